@@ -1,0 +1,80 @@
+# Heard — the two commands a newcomer needs are `make demo` and `make test`.
+# Everything else here is for day-to-day development and CI.
+
+VENV        ?= .venv
+PY          := $(VENV)/bin/python
+PIP         := $(PY) -m pip
+MANAGE      := $(PY) manage.py
+PYTEST_ARGS ?=
+PG_URL      ?= postgres://postgres@127.0.0.1:5432
+PG_TEST_DB  ?= heard_test
+REDIS_URL   ?= redis://127.0.0.1:6379/1
+
+.DEFAULT_GOAL := help
+.PHONY: help demo serve migrate seed test test-postgres lint format pytest worker check-sla clean node
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+# --- environment -------------------------------------------------------------------------
+$(VENV)/.created:
+	@python_bin=$$(scripts/find-python) || exit 1; \
+	  echo "Creating $(VENV) with $$python_bin"; \
+	  rm -rf $(VENV) && "$$python_bin" -m venv $(VENV) && $(PIP) install -q --upgrade pip
+	@touch $@
+
+$(VENV)/.runtime: $(VENV)/.created requirements.txt
+	$(PIP) install -q -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PIP) install -q -r requirements-dev.txt
+	@touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+node: node_modules/.package-lock.json
+
+# --- the demo ----------------------------------------------------------------------------
+demo: $(VENV)/.runtime ## Install, migrate SQLite, load demo data, print logins, serve on :8000
+	$(MANAGE) migrate --noinput
+	$(MANAGE) seed_demo
+	@echo "Serving Heard at http://127.0.0.1:8000/  (Ctrl-C to stop)"
+	$(MANAGE) runserver 127.0.0.1:8000
+
+serve: $(VENV)/.runtime ## Serve without reseeding
+	$(MANAGE) runserver 127.0.0.1:8000
+
+migrate: $(VENV)/.runtime ## Apply migrations
+	$(MANAGE) migrate --noinput
+
+seed: $(VENV)/.runtime ## Load demo data (idempotent)
+	$(MANAGE) seed_demo
+
+worker: $(VENV)/.runtime ## Run the task worker (TASKS_BACKEND=database)
+	TASKS_BACKEND=database $(MANAGE) db_worker
+
+# --- quality -----------------------------------------------------------------------------
+lint: $(VENV)/.dev ## ruff check and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.dev ## Format and fix what ruff can
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+pytest: $(VENV)/.dev node
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test: $(VENV)/.dev node lint ## Lint and run the whole suite on SQLite
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-postgres: $(VENV)/.dev node ## Run the whole suite on local PostgreSQL and Redis
+	@psql "$(PG_URL)/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname='$(PG_TEST_DB)'" | grep -q 1 \
+	  || psql "$(PG_URL)/postgres" -qc 'CREATE DATABASE "$(PG_TEST_DB)"'
+	DATABASE_URL="$(PG_URL)/$(PG_TEST_DB)" CACHE_URL="$(REDIS_URL)" CACHE_KEY_PREFIX="heard-test-$$$$" \
+	  $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+clean: ## Remove the virtual environment, node modules and local database
+	rm -rf $(VENV) node_modules db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .ruff_cache

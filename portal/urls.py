@@ -1,0 +1,25 @@
+"""Root URLs: each app brings its own; the trust pages and health check live here."""
+
+from allauth.account.decorators import secure_admin_login
+from django.contrib import admin
+from django.urls import include, path
+
+from portal import views
+
+# The admin login gets allauth's protection (rate limits, the same login flow).
+admin.site.login = secure_admin_login(admin.site.login)
+admin.site.site_header = "Heard moderation"
+admin.site.site_title = "Heard moderation"
+admin.site.index_title = "Moderation desk"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("health/", views.health, name="health"),
+    path("reviews-policy/", views.reviews_policy, name="reviews_policy"),
+    path("privacy/", views.privacy, name="privacy"),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "portal.errors.page_not_found"
+handler500 = "portal.errors.server_error"

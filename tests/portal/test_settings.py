@@ -1,0 +1,63 @@
+"""Settings come from the environment; production mistakes stop the process at start-up."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(args, env_overrides, drop=()):
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    # Only what we set counts: no DATABASE_URL etc. leaking in from the test run.
+    for name in (
+        "DEBUG",
+        "SECRET_KEY",
+        "ALLOWED_HOSTS",
+        "DATABASE_URL",
+        "CACHE_URL",
+        "EMAIL_URL",
+        "TASKS_BACKEND",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+    ):
+        env.pop(name, None)
+    env.update(env_overrides)
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_refuses_to_start_without_secret_key_when_debug_is_off():
+    result = _run(["manage.py", "check"], {"DEBUG": "False", "ALLOWED_HOSTS": "heard.example"})
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG=False" in result.stderr
+
+
+def test_refuses_to_start_without_allowed_hosts_when_debug_is_off():
+    result = _run(["manage.py", "check"], {"DEBUG": "False", "SECRET_KEY": "x" * 60})
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS must be set when DEBUG=False" in result.stderr
+
+
+def test_unknown_task_backend_is_a_clear_error():
+    result = _run(["manage.py", "check"], {"TASKS_BACKEND": "celery"})
+    assert result.returncode != 0
+    assert "TASKS_BACKEND must be one of" in result.stderr
+
+
+def test_deploy_checks_pass_with_the_documented_production_environment():
+    """The production block of .env.example is the environment `check --deploy` is run with."""
+    values = {}
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            values[key.strip()] = value.strip()
+    assert values["DEBUG"] == "False"
+    values["SECRET_KEY"] = secrets.token_urlsafe(50)
+    # The example points at PostgreSQL and Redis; the deploy checks do not connect to them.
+    result = _run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], values)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
