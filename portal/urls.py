@@ -2,9 +2,11 @@
 
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
+from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 
 from portal import views
+from reviews.sitemaps import ProviderSitemap
 
 # The admin login gets allauth's protection (rate limits, the same login flow).
 admin.site.login = secure_admin_login(admin.site.login)
@@ -17,6 +19,14 @@ urlpatterns = [
     path("health/", views.health, name="health"),
     path("reviews-policy/", views.reviews_policy, name="reviews_policy"),
     path("privacy/", views.privacy, name="privacy"),
+    path("stats/", views.stats, name="stats"),
+    path(
+        "sitemap.xml",
+        sitemap,
+        {"sitemaps": {"providers": ProviderSitemap}},
+        name="django.contrib.sitemaps.views.sitemap",
+    ),
+    path("", include("reviews.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

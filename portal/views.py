@@ -38,3 +38,7 @@ def health(request):
         logger.exception("health check: database unreachable")
         return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+def stats(request):
+    return render(request, "portal/stats.html", {})

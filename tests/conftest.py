@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from django.core.cache import cache
 
-from tests.factories import TEST_PASSWORD, StaffFactory, UserFactory
+from tests.factories import TEST_PASSWORD, ModeratorFactory, StaffFactory, UserFactory
 
 # Playwright's sync API runs an event loop in the test thread; Django must allow ORM use there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -54,6 +54,11 @@ def other_customer(db):
 @pytest.fixture
 def staff(db):
     return StaffFactory(display_name="Stella Staff")
+
+
+@pytest.fixture
+def moderator(db):
+    return ModeratorFactory(display_name="Morgan Moderator")
 
 
 @pytest.fixture

@@ -28,3 +28,79 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 class StaffFactory(UserFactory):
     is_staff = True
+
+
+# --- reviews -------------------------------------------------------------------------------
+import datetime as dt  # noqa: E402
+
+from django.contrib.auth.models import Permission  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from reviews.models import AspectQuestion, Category, Provider, Review  # noqa: E402
+
+
+class CategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Category
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"Category {n}")
+    slug = factory.Sequence(lambda n: f"category-{n}")
+
+
+class AspectQuestionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AspectQuestion
+
+    category = factory.SubFactory(CategoryFactory)
+    code = factory.Sequence(lambda n: f"aspect-{n}")
+    text = factory.Sequence(lambda n: f"Question {n}")
+
+
+class ProviderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Provider
+
+    name = factory.Sequence(lambda n: f"Provider {n}")
+    slug = factory.Sequence(lambda n: f"provider-{n}")
+    category = factory.SubFactory(CategoryFactory)
+    address_line1 = "1 High Street"
+    town = "Leeds"
+    postcode = "LS1 1AA"
+
+
+def this_month() -> dt.date:
+    return timezone.localdate().replace(day=1)
+
+
+class ReviewFactory(factory.django.DjangoModelFactory):
+    """A pending review written straight to the table (use the services to publish it)."""
+
+    class Meta:
+        model = Review
+
+    provider = factory.SubFactory(ProviderFactory)
+    author = factory.SubFactory(UserFactory)
+    rating = 4
+    title = factory.Sequence(lambda n: f"Review title {n}")
+    body = factory.Sequence(
+        lambda n: f"Review number {n}: the staff were kind and the wait was short enough."
+    )
+    visit_month = factory.LazyFunction(this_month)
+    submitted_at = factory.LazyFunction(timezone.now)
+
+
+class ModeratorFactory(StaffFactory):
+    @factory.post_generation
+    def can_moderate(self, create, extracted, **kwargs):
+        if create:
+            self.user_permissions.add(Permission.objects.get(codename="moderate_content"))
+
+
+def publish(review, moderator=None):
+    """Publish a pending review through the moderation service (as a moderator would)."""
+    from reviews.services import review_moderate
+
+    return review_moderate(
+        review=review, moderator=moderator or ModeratorFactory(), decision="approve"
+    )

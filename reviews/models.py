@@ -1,0 +1,386 @@
+"""Providers, their reviews, and everything said about a review (revisions, votes, reports,
+moderation decisions). State changes live in `reviews/services.py`."""
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from portal.models import AppendOnlyModel
+
+RATING_VALUES = (1, 2, 3, 4, 5)
+
+
+class Category(models.Model):
+    name = models.CharField(max_length=80, unique=True)
+    slug = models.SlugField(max_length=80, unique=True)
+    description = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self):
+        return self.name
+
+
+class AspectQuestion(models.Model):
+    """A question asked of every review in a category, e.g. "Ease of getting an appointment"."""
+
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="aspects")
+    code = models.SlugField(
+        max_length=40, help_text=_("Short key stored with each answer; never change it once used.")
+    )
+    text = models.CharField(max_length=120)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["category", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["category", "code"], name="aspect_code_unique"),
+        ]
+
+    def __str__(self):
+        return self.text
+
+
+class ProviderQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+
+class Provider(models.Model):
+    name = models.CharField(max_length=160)
+    slug = models.SlugField(max_length=180, unique=True)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="providers")
+    address_line1 = models.CharField(max_length=160, blank=True)
+    address_line2 = models.CharField(max_length=160, blank=True)
+    town = models.CharField(max_length=80, db_index=True)
+    postcode = models.CharField(max_length=10, blank=True)
+    phone = models.CharField(max_length=30, blank=True)
+    website = models.URLField(blank=True)
+    description = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+    is_claimed = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Stored aggregates over published reviews. Changed only by reviews.services (in the
+    # transaction that publishes, withdraws, removes or revises a review) and by
+    # `recompute_provider_stats`; the two must always agree.
+    review_count = models.PositiveIntegerField(default=0)
+    rating_sum = models.PositiveIntegerField(default=0)
+    rating_1 = models.PositiveIntegerField(default=0)
+    rating_2 = models.PositiveIntegerField(default=0)
+    rating_3 = models.PositiveIntegerField(default=0)
+    rating_4 = models.PositiveIntegerField(default=0)
+    rating_5 = models.PositiveIntegerField(default=0)
+    aspect_totals = models.JSONField(default=dict, blank=True)  # {code: [sum, count]}
+    recommend_yes = models.PositiveIntegerField(default=0)
+    recommend_answers = models.PositiveIntegerField(default=0)
+    invited_count = models.PositiveIntegerField(default=0)
+    invited_sum = models.PositiveIntegerField(default=0)
+    score = models.FloatField(default=0, db_index=True)
+
+    objects = ProviderQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [
+            models.Index(fields=["-score", "name"], name="provider_score_idx"),
+            models.Index(fields=["-review_count", "name"], name="provider_count_idx"),
+            models.Index(fields=["category", "-score"], name="provider_cat_score_idx"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("reviews:provider_detail", kwargs={"slug": self.slug})
+
+    # Derived figures for display; nothing here is stored twice.
+    @property
+    def rating_average(self) -> float | None:
+        return self.rating_sum / self.review_count if self.review_count else None
+
+    @property
+    def rating_distribution(self) -> dict[str, int]:
+        return {str(r): getattr(self, f"rating_{r}") for r in RATING_VALUES}
+
+    @property
+    def organic_count(self) -> int:
+        return self.review_count - self.invited_count
+
+    @property
+    def organic_average(self) -> float | None:
+        n = self.organic_count
+        return (self.rating_sum - self.invited_sum) / n if n else None
+
+    @property
+    def invited_average(self) -> float | None:
+        return self.invited_sum / self.invited_count if self.invited_count else None
+
+    @property
+    def recommend_percent(self) -> int | None:
+        if not self.recommend_answers:
+            return None
+        return round(100 * self.recommend_yes / self.recommend_answers)
+
+    def aspect_averages(self) -> dict[str, float]:
+        return {code: s / n for code, (s, n) in self.aspect_totals.items() if n}
+
+    @property
+    def address(self) -> str:
+        parts = [self.address_line1, self.address_line2, self.town, self.postcode]
+        return ", ".join(p for p in parts if p)
+
+
+class ReviewStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for moderation")
+    PUBLISHED = "published", _("Published")
+    REJECTED = "rejected", _("Not published")
+    WITHDRAWN = "withdrawn", _("Withdrawn by the author")
+    REMOVED = "removed", _("Removed by moderators")
+
+
+# A customer may have one of these per provider in any 12 months.
+LIVE_STATUSES = (ReviewStatus.PENDING, ReviewStatus.PUBLISHED)
+
+
+class ReviewSource(models.TextChoices):
+    ORGANIC = "organic", _("Organic")
+    INVITED = "invited", _("Invited")
+
+
+class ReviewQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(status=ReviewStatus.PUBLISHED)
+
+    def live(self):
+        return self.filter(status__in=LIVE_STATUSES)
+
+
+class Review(models.Model):
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="reviews")
+    # Nullable so that an erased account leaves a de-identified review ("Former member").
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="reviews"
+    )
+    rating = models.PositiveSmallIntegerField()
+    title = models.CharField(max_length=120)
+    body = models.TextField(max_length=5000)
+    visit_month = models.DateField(help_text=_("First day of the month of the visit."))
+    aspects = models.JSONField(default=dict, blank=True)  # {aspect code: 1..5}
+    would_recommend = models.BooleanField(null=True, blank=True)
+    wants_resolution = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=12, choices=ReviewStatus.choices, default=ReviewStatus.PENDING
+    )
+    source = models.CharField(
+        max_length=10, choices=ReviewSource.choices, default=ReviewSource.ORGANIC
+    )
+    flags = models.JSONField(default=list, blank=True)  # automatic-check codes, for moderators
+    helpful_count = models.PositiveIntegerField(default=0)
+    submitted_at = models.DateTimeField()
+    published_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ReviewQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-submitted_at"]
+        permissions = [("moderate_content", "Can moderate reviews, replies and reports")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rating__gte=1) & Q(rating__lte=5), name="review_rating_1_to_5"
+            ),
+        ]
+        indexes = [
+            # The provider page's orderings and the rating filter, published reviews only.
+            models.Index(
+                fields=["provider", "-published_at", "-id"],
+                condition=Q(status="published"),
+                name="review_pub_newest_idx",
+            ),
+            models.Index(
+                fields=["provider", "-helpful_count", "-published_at"],
+                condition=Q(status="published"),
+                name="review_pub_helpful_idx",
+            ),
+            models.Index(
+                fields=["provider", "rating", "-published_at"],
+                condition=Q(status="published"),
+                name="review_pub_rating_idx",
+            ),
+            models.Index(fields=["status", "submitted_at"], name="review_queue_idx"),
+            models.Index(fields=["author", "provider", "submitted_at"], name="review_author_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.title} ({self.rating}★, {self.provider})"
+
+    def get_absolute_url(self):
+        return reverse("reviews:review_detail", kwargs={"pk": self.pk})
+
+    @property
+    def author_name(self) -> str:
+        return self.author.display_name if self.author_id else str(_("Former member"))
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == ReviewStatus.PUBLISHED
+
+
+class RevisionStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for moderation")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Not approved")
+    SUPERSEDED = "superseded", _("Replaced by a later edit")
+
+
+class ReviewRevision(models.Model):
+    """An author's edit of a published review; the published text stays until approved."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="revisions")
+    rating = models.PositiveSmallIntegerField()
+    title = models.CharField(max_length=120)
+    body = models.TextField(max_length=5000)
+    visit_month = models.DateField()
+    aspects = models.JSONField(default=dict, blank=True)
+    would_recommend = models.BooleanField(null=True, blank=True)
+    status = models.CharField(
+        max_length=12, choices=RevisionStatus.choices, default=RevisionStatus.PENDING
+    )
+    flags = models.JSONField(default=list, blank=True)
+    submitted_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-submitted_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rating__gte=1) & Q(rating__lte=5), name="revision_rating_1_to_5"
+            ),
+            models.UniqueConstraint(
+                fields=["review"],
+                condition=Q(status="pending"),
+                name="one_pending_revision_per_review",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "submitted_at"], name="revision_queue_idx")]
+
+    def __str__(self):
+        return f"Edit of review {self.review_id}"
+
+
+class HelpfulVote(models.Model):
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="helpful_votes")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="helpful_votes"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["review", "user"], name="one_vote_per_user"),
+        ]
+
+    def __str__(self):
+        return f"Helpful vote on review {self.review_id}"
+
+
+class ReportReason(models.TextChoices):
+    PERSONAL_INFORMATION = "personal_information", _("It contains personal information")
+    OFFENSIVE = "offensive", _("It is offensive or hateful")
+    NOT_GENUINE = "not_genuine", _("It is not a genuine experience")
+    CONFLICT_OF_INTEREST = "conflict_of_interest", _("It is written with a conflict of interest")
+    SPAM = "spam", _("It is spam or advertising")
+    HARMFUL_OR_ILLEGAL = "harmful_or_illegal", _("It is harmful or illegal")
+    OTHER = "other", _("Something else")
+
+
+class ReportStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    UPHELD = "upheld", _("Upheld")
+    DISMISSED = "dismissed", _("Dismissed")
+
+
+class Report(models.Model):
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="reports")
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="reports"
+    )
+    reason = models.CharField(max_length=24, choices=ReportReason.choices)
+    detail = models.TextField(max_length=2000, blank=True)
+    status = models.CharField(
+        max_length=10, choices=ReportStatus.choices, default=ReportStatus.OPEN
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["status", "created_at"], name="report_queue_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["review", "reporter"],
+                condition=Q(status="open"),
+                name="one_open_report_per_reporter",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Report on review {self.review_id}: {self.get_reason_display()}"
+
+
+class Decision(models.TextChoices):
+    APPROVE = "approve", _("Approved")
+    REJECT = "reject", _("Rejected")
+    UPHOLD = "uphold", _("Report upheld")
+    DISMISS = "dismiss", _("Report dismissed")
+    REMOVE = "remove", _("Removed")
+
+
+class RejectionReason(models.TextChoices):
+    PERSONAL_INFORMATION = "personal_information", _("Contains personal information")
+    OFFENSIVE = "offensive", _("Offensive or abusive")
+    NOT_GENUINE = "not_genuine", _("Not a genuine experience")
+    CONFLICT_OF_INTEREST = "conflict_of_interest", _("Conflict of interest")
+    ADVERTISING = "advertising", _("Advertising or spam")
+    NAMES_INDIVIDUAL = "names_individual", _("Names an individual")
+    HARMFUL_OR_ILLEGAL = "harmful_or_illegal", _("Harmful or illegal")
+    OTHER = "other", _("Other")
+
+
+class ModerationDecision(AppendOnlyModel):
+    """Every moderation decision, kept forever: what, who, when, which way and why."""
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
+    object_id = models.PositiveBigIntegerField()
+    target = GenericForeignKey("content_type", "object_id")
+    # The review concerned (directly or through a revision or report), for its history.
+    review = models.ForeignKey(
+        Review, on_delete=models.PROTECT, null=True, blank=True, related_name="decisions"
+    )
+    moderator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="moderation_decisions",
+    )
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    reason = models.CharField(max_length=24, choices=RejectionReason.choices, blank=True)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["content_type", "object_id"], name="decision_target_idx")]
+
+    def __str__(self):
+        return f"{self.get_decision_display()} {self.content_type.model} {self.object_id}"

@@ -1,0 +1,143 @@
+"""Reads that pages and the API share. Public lists start here, so what is visible is decided
+in one place: active providers, published reviews."""
+
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
+from django.db import connection
+from django.db.models import F, Q, QuerySet
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Greatest
+from django.shortcuts import get_object_or_404
+
+from reviews.models import Category, Provider, Review, ReviewStatus
+
+PROVIDER_ORDERINGS = {
+    "-score": ("-score", "name"),
+    "name": ("name",),
+    "-review_count": ("-review_count", "name"),
+}
+REVIEW_ORDERINGS = {
+    "-published_at": ("-published_at", "-id"),
+    "-helpful_count": ("-helpful_count", "-published_at", "-id"),
+    "-rating": ("-rating", "-published_at", "-id"),
+    "rating": ("rating", "-published_at", "-id"),
+}
+TRIGRAM_THRESHOLD = 0.3
+
+
+def _postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def category_list() -> QuerySet[Category]:
+    return Category.objects.order_by("name")
+
+
+def _categories_matching(q: str) -> list[int]:
+    """Categories whose name matches the words or is close to them ("dentsit" → Dentists)."""
+    if _postgres():
+        from django.contrib.postgres.search import TrigramWordSimilarity
+
+        return list(
+            Category.objects.annotate(sim=TrigramWordSimilarity(q, "name"))
+            .filter(Q(sim__gte=TRIGRAM_THRESHOLD) | Q(name__icontains=q))
+            .values_list("pk", flat=True)
+        )
+    return list(Category.objects.filter(name__icontains=q).values_list("pk", flat=True))
+
+
+def provider_search(
+    *,
+    q: str = "",
+    category: str = "",
+    town: str = "",
+    min_rating: float | None = None,
+    ordering: str = "",
+) -> QuerySet[Provider]:
+    """Active providers matching the filters.
+
+    PostgreSQL: full-text search (name > town/postcode > description, categories alike to
+    town) plus trigram similarity for misspellings, best match first unless an ordering is
+    asked for. SQLite: the same interface over case-insensitive substring matches.
+    """
+    qs = Provider.objects.active().select_related("category")
+    if category:
+        qs = qs.filter(category__slug=category)
+    if town:
+        qs = qs.filter(town__iexact=town.strip())
+    if min_rating is not None:
+        # average >= min  ⇔  sum >= min × count (no division, no stored average needed)
+        qs = qs.filter(review_count__gt=0, rating_sum__gte=min_rating * F("review_count"))
+    q = " ".join((q or "").split())[:100]
+    relevance = None
+    if q:
+        category_ids = _categories_matching(q)
+        if _postgres():
+            from django.contrib.postgres.search import TrigramWordSimilarity
+
+            query = SearchQuery(q, search_type="websearch", config="english")
+            vector = RawSQL("reviews_provider.search_vector", (), output_field=SearchVectorField())
+            qs = qs.annotate(
+                rank=SearchRank(vector, query),
+                similarity=Greatest(
+                    TrigramWordSimilarity(q, "name"), TrigramWordSimilarity(q, "town")
+                ),
+            ).filter(
+                Q(rank__gt=0)
+                | Q(similarity__gte=TRIGRAM_THRESHOLD)
+                | Q(category_id__in=category_ids)
+            )
+            relevance = ("-rank", "-similarity", "-score", "name")
+        else:
+            qs = qs.filter(
+                Q(name__icontains=q)
+                | Q(town__icontains=q)
+                | Q(postcode__icontains=q)
+                | Q(description__icontains=q)
+                | Q(category_id__in=category_ids)
+            )
+    if ordering in PROVIDER_ORDERINGS:
+        return qs.order_by(*PROVIDER_ORDERINGS[ordering])
+    return qs.order_by(*(relevance or PROVIDER_ORDERINGS["-score"]))
+
+
+def provider_get_public(*, slug: str) -> Provider:
+    return get_object_or_404(Provider.objects.active().select_related("category"), slug=slug)
+
+
+def review_list_public(
+    *, provider: Provider, ordering: str = "", rating: int | None = None
+) -> QuerySet[Review]:
+    """A provider's published reviews, each with its author, in one query."""
+    qs = Review.objects.filter(provider=provider, status=ReviewStatus.PUBLISHED).select_related(
+        "author"
+    )
+    if rating in (1, 2, 3, 4, 5):
+        qs = qs.filter(rating=rating)
+    return qs.order_by(*REVIEW_ORDERINGS.get(ordering, REVIEW_ORDERINGS["-published_at"]))
+
+
+def review_get_visible(*, pk: int, user=None) -> Review:
+    """A published review to anyone; an unpublished one to its author only (else 404)."""
+    visible = Q(status=ReviewStatus.PUBLISHED, provider__is_active=True)
+    if user is not None and user.is_authenticated:
+        visible |= Q(author=user)
+    return get_object_or_404(
+        Review.objects.filter(visible).select_related("author", "provider__category"), pk=pk
+    )
+
+
+def review_list_for_author(*, user) -> QuerySet[Review]:
+    return (
+        Review.objects.filter(author=user)
+        .select_related("provider")
+        .prefetch_related("revisions")
+        .order_by("-submitted_at")
+    )
+
+
+def helpful_review_ids(*, user, reviews) -> set[int]:
+    """Which of these reviews the user has marked helpful (one query)."""
+    if not user.is_authenticated:
+        return set()
+    ids = [r.pk for r in reviews]
+    return set(user.helpful_votes.filter(review_id__in=ids).values_list("review_id", flat=True))

@@ -1,0 +1,227 @@
+"""Public review pages and the customer's own reviews. Thin: selectors read, services write."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from reviews import selectors, services
+from reviews.checks import Flag
+from reviews.filters import ProviderFilter
+from reviews.forms import ReportForm, ReviewForm
+from reviews.models import ReviewStatus
+from reviews.pagination import KnownCountPaginator
+from reviews.syndication import provider_jsonld
+
+PROVIDERS_PER_PAGE = 20
+REVIEWS_PER_PAGE = 20
+REVIEW_SORTS = [
+    ("-published_at", _("Newest")),
+    ("-helpful_count", _("Most helpful")),
+    ("-rating", _("Highest rating")),
+    ("rating", _("Lowest rating")),
+]
+
+
+def provider_list(request):
+    filterset = ProviderFilter(request.GET or None, queryset=None)
+    providers = (
+        filterset.qs if filterset.is_bound and filterset.is_valid() else selectors.provider_search()
+    )
+    page = Paginator(providers, PROVIDERS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "reviews/provider_list.html",
+        {"filter": filterset, "page": page, "query": request.GET.get("q", "")},
+    )
+
+
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def provider_detail(request, slug):
+    provider = selectors.provider_get_public(slug=slug)
+    ordering = request.GET.get("sort", "-published_at")
+    if ordering not in dict(REVIEW_SORTS):
+        ordering = "-published_at"
+    rating = _int_or_none(request.GET.get("rating"))
+    if rating not in (1, 2, 3, 4, 5):
+        rating = None
+    reviews = selectors.review_list_public(provider=provider, ordering=ordering, rating=rating)
+    # The stored aggregates already know how many there are: no COUNT(*) per page.
+    total = provider.rating_distribution[str(rating)] if rating else provider.review_count
+    page = KnownCountPaginator(reviews, REVIEWS_PER_PAGE, count=total).get_page(
+        request.GET.get("page")
+    )
+    page_reviews = list(page.object_list)
+    aspects = provider.category.aspects.all()
+    averages = provider.aspect_averages()
+    context = {
+        "provider": provider,
+        "page": page,
+        "reviews": page_reviews,
+        "sort": ordering,
+        "sorts": REVIEW_SORTS,
+        "rating_filter": rating,
+        "distribution": _distribution(provider),
+        "aspect_rows": [(a.text, averages[a.code]) for a in aspects if a.code in averages],
+        "voted_ids": selectors.helpful_review_ids(user=request.user, reviews=page_reviews),
+        "jsonld": provider_jsonld(provider=provider, reviews=page_reviews, request=request),
+    }
+    return render(request, "reviews/provider_detail.html", context)
+
+
+def _distribution(provider):
+    total = provider.review_count
+    return [
+        {
+            "stars": stars,
+            "count": provider.rating_distribution[str(stars)],
+            "percent": round(100 * provider.rating_distribution[str(stars)] / total)
+            if total
+            else 0,
+        }
+        for stars in (5, 4, 3, 2, 1)
+    ]
+
+
+def review_detail(request, pk):
+    review = selectors.review_get_visible(pk=pk, user=request.user)
+    voted = selectors.helpful_review_ids(user=request.user, reviews=[review])
+    return render(
+        request,
+        "reviews/review_detail.html",
+        {"review": review, "provider": review.provider, "voted_ids": voted},
+    )
+
+
+@login_required
+def review_create(request, slug):
+    provider = selectors.provider_get_public(slug=slug)
+    form = ReviewForm(request.POST or None, provider=provider)
+    if request.method == "POST" and form.is_valid():
+        try:
+            review = services.review_submit(
+                author=request.user,
+                provider=provider,
+                wants_resolution=form.cleaned_data.get("wants_resolution", False),
+                **form.service_kwargs(),
+            )
+        except ValidationError as error:
+            form.add_service_error(error)
+        else:
+            return redirect("reviews:review_submitted", pk=review.pk)
+    return render(request, "reviews/review_form.html", {"form": form, "provider": provider})
+
+
+@login_required
+def review_submitted(request, pk):
+    review = get_object_or_404(selectors.review_list_for_author(user=request.user), pk=pk)
+    return render(request, "reviews/review_submitted.html", {"review": review})
+
+
+@login_required
+@require_POST
+def review_helpful(request, pk):
+    review = selectors.review_get_visible(pk=pk, user=request.user)
+    try:
+        if request.POST.get("action") == "remove":
+            services.review_unvote_helpful(review=review, user=request.user)
+        else:
+            services.review_vote_helpful(review=review, user=request.user)
+            messages.success(request, _("Thank you: you marked this review as helpful."))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect(_back_to_review(request, review))
+
+
+def _back_to_review(request, review):
+    next_url = request.POST.get("next", "")
+    if next_url.startswith("/") and not next_url.startswith("//"):
+        return f"{next_url}#review-{review.pk}"
+    return f"{review.provider.get_absolute_url()}#review-{review.pk}"
+
+
+@login_required
+def review_report(request, pk):
+    review = selectors.review_get_visible(pk=pk, user=request.user)
+    form = ReportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.review_report(review=review, reporter=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            if hasattr(error, "error_dict"):
+                for field, errors in error.error_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                _("Thank you. A moderator will look at your report and tell you the outcome."),
+            )
+            return redirect(review.provider.get_absolute_url())
+    return render(request, "reviews/review_report.html", {"form": form, "review": review})
+
+
+@login_required
+def my_reviews(request):
+    reviews = list(selectors.review_list_for_author(user=request.user))
+    return render(
+        request,
+        "reviews/my_reviews.html",
+        {"reviews": reviews, "flag_labels": Flag.LABELS, "statuses": ReviewStatus},
+    )
+
+
+@login_required
+def my_review_edit(request, pk):
+    review = get_object_or_404(selectors.review_list_for_author(user=request.user), pk=pk)
+    editable = (ReviewStatus.PENDING, ReviewStatus.PUBLISHED, ReviewStatus.REJECTED)
+    if review.status not in editable:
+        messages.error(request, _("This review can no longer be edited."))
+        return redirect("reviews:my_reviews")
+    form = ReviewForm(
+        request.POST or None,
+        provider=review.provider,
+        with_resolution=False,
+        initial=ReviewForm.initial_from(review),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.review_revise(review=review, author=request.user, **form.service_kwargs())
+        except ValidationError as error:
+            form.add_service_error(error)
+        else:
+            if review.status == ReviewStatus.PUBLISHED:
+                note = _("Your edit will be checked; until then the published version stays up.")
+            else:
+                note = _("Your review has been sent for checking again.")
+            messages.success(request, note)
+            return redirect("reviews:my_reviews")
+    return render(
+        request,
+        "reviews/review_form.html",
+        {"form": form, "provider": review.provider, "editing": review},
+    )
+
+
+@login_required
+def my_review_withdraw(request, pk):
+    review = get_object_or_404(selectors.review_list_for_author(user=request.user), pk=pk)
+    if request.method == "POST":
+        try:
+            services.review_withdraw(review=review, author=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("Your review has been withdrawn."))
+        return redirect("reviews:my_reviews")
+    return render(request, "reviews/review_withdraw.html", {"review": review})
