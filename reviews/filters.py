@@ -4,7 +4,7 @@ import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from reviews.models import Category
+from reviews.models import Category, Provider
 from reviews.selectors import provider_search
 
 ORDERING_CHOICES = [
@@ -41,6 +41,10 @@ class ProviderFilter(django_filters.FilterSet):
     ordering = django_filters.ChoiceFilter(
         label=_("Sort by"), choices=ORDERING_CHOICES, empty_label=_("Best match"), method="noop"
     )
+
+    class Meta:
+        model = Provider
+        fields = []
 
     def noop(self, queryset, name, value):
         return queryset

@@ -204,7 +204,9 @@ def review_revise(
     a pending or rejected review is changed in place and goes (back) to the moderation queue.
     """
     review = (
-        Review.objects.select_for_update().select_related("provider__category").get(pk=review.pk)
+        Review.objects.select_for_update(of=("self",))
+        .select_related("provider__category")
+        .get(pk=review.pk)
     )
     if review.author_id != author.pk:
         raise PermissionDenied(_("Only the author can edit this review."))
@@ -309,7 +311,9 @@ def review_moderate(
     if decision not in (Decision.APPROVE, Decision.REJECT):
         raise ValidationError({"decision": [_("Approve or reject.")]})
     _check_reason(decision, reason)
-    review = Review.objects.select_for_update().select_related("author").get(pk=review.pk)
+    review = (
+        Review.objects.select_for_update(of=("self",)).select_related("author").get(pk=review.pk)
+    )
     if review.status != ReviewStatus.PENDING:
         raise ValidationError(_("This review has already been decided."))
     now = timezone.now()
@@ -345,7 +349,11 @@ def revision_moderate(
         raise ValidationError({"decision": [_("Approve or reject.")]})
     _check_reason(decision, reason)
     revision = ReviewRevision.objects.select_for_update().get(pk=revision.pk)
-    review = Review.objects.select_for_update().select_related("author").get(pk=revision.review_id)
+    review = (
+        Review.objects.select_for_update(of=("self",))
+        .select_related("author")
+        .get(pk=revision.review_id)
+    )
     if revision.status != RevisionStatus.PENDING:
         raise ValidationError(_("This edit has already been decided."))
     now = timezone.now()
@@ -382,7 +390,9 @@ def review_remove(*, review: Review, moderator: User, reason: str, note: str = "
     """Take a published review down for breaking the rules (usually after an upheld report)."""
     _require_moderator(moderator)
     _check_reason(Decision.REMOVE, reason)
-    review = Review.objects.select_for_update().select_related("author").get(pk=review.pk)
+    review = (
+        Review.objects.select_for_update(of=("self",)).select_related("author").get(pk=review.pk)
+    )
     if review.status != ReviewStatus.PUBLISHED:
         raise ValidationError(_("Only a published review can be removed."))
     review.status = ReviewStatus.REMOVED

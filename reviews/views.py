@@ -27,7 +27,7 @@ REVIEW_SORTS = [
 
 
 def provider_list(request):
-    filterset = ProviderFilter(request.GET or None, queryset=None)
+    filterset = ProviderFilter(request.GET or None)
     providers = (
         filterset.qs if filterset.is_bound and filterset.is_valid() else selectors.provider_search()
     )
