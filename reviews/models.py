@@ -184,6 +184,9 @@ class Review(models.Model):
     )
     flags = models.JSONField(default=list, blank=True)  # automatic-check codes, for moderators
     helpful_count = models.PositiveIntegerField(default=0)
+    # Hidden from the public (text replaced by a notice) while a "harmful or illegal" report
+    # is decided; it stays published and counted, so nothing is decided before a person does.
+    is_hidden = models.BooleanField(default=False)
     submitted_at = models.DateTimeField()
     published_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
@@ -300,7 +303,14 @@ class ReportReason(models.TextChoices):
     CONFLICT_OF_INTEREST = "conflict_of_interest", _("It is written with a conflict of interest")
     SPAM = "spam", _("It is spam or advertising")
     HARMFUL_OR_ILLEGAL = "harmful_or_illegal", _("It is harmful or illegal")
+    LEGAL_DEMAND = "legal_demand", _("A legal demand to remove it (decided by senior staff)")
     OTHER = "other", _("Something else")
+
+
+# Reports that hide the content at once, pending a decision (everything else stays visible).
+HIDING_REPORT_REASONS = (ReportReason.HARMFUL_OR_ILLEGAL,)
+# Reports only superusers may decide.
+SUPERUSER_REPORT_REASONS = (ReportReason.LEGAL_DEMAND,)
 
 
 class ReportStatus(models.TextChoices):
@@ -353,6 +363,7 @@ class RejectionReason(models.TextChoices):
     ADVERTISING = "advertising", _("Advertising or spam")
     NAMES_INDIVIDUAL = "names_individual", _("Names an individual")
     HARMFUL_OR_ILLEGAL = "harmful_or_illegal", _("Harmful or illegal")
+    LEGAL = "legal", _("Unlawful (legal demand upheld)")
     OTHER = "other", _("Other")
 
 
@@ -384,3 +395,25 @@ class ModerationDecision(AppendOnlyModel):
 
     def __str__(self):
         return f"{self.get_decision_display()} {self.content_type.model} {self.object_id}"
+
+
+# --- Moderation queues: proxies so that each queue is its own admin changelist ---------------
+class PendingReview(Review):
+    class Meta:
+        proxy = True
+        verbose_name = "pending review"
+        verbose_name_plural = "queue: reviews waiting"
+
+
+class PendingRevision(ReviewRevision):
+    class Meta:
+        proxy = True
+        verbose_name = "pending edit"
+        verbose_name_plural = "queue: edits waiting"
+
+
+class OpenReport(Report):
+    class Meta:
+        proxy = True
+        verbose_name = "open report"
+        verbose_name_plural = "queue: open reports"

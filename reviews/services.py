@@ -17,8 +17,10 @@ from accounts.models import User
 from portal.emails import email_send
 from reviews import checks
 from reviews.models import (
+    HIDING_REPORT_REASONS,
     LIVE_STATUSES,
     RATING_VALUES,
+    SUPERUSER_REPORT_REASONS,
     Decision,
     HelpfulVote,
     ModerationDecision,
@@ -26,6 +28,7 @@ from reviews.models import (
     RejectionReason,
     Report,
     ReportReason,
+    ReportStatus,
     Review,
     ReviewRevision,
     ReviewSource,
@@ -453,7 +456,86 @@ def review_report(*, review: Review, reporter: User, reason: str, detail: str = 
     review = _published_for_update(review)
     if Report.objects.filter(review=review, reporter=reporter, status="open").exists():
         raise ValidationError(_("You have already reported this review; a moderator will look."))
-    return Report.objects.create(review=review, reporter=reporter, reason=reason, detail=detail)
+    report = Report.objects.create(review=review, reporter=reporter, reason=reason, detail=detail)
+    if reason in HIDING_REPORT_REASONS and not review.is_hidden:
+        # Harmful or illegal content comes down at once while a person decides; other
+        # reasons leave it up (a report alone is not a reason to suppress a review).
+        review.is_hidden = True
+        review.save(update_fields=["is_hidden", "updated_at"])
+    return report
+
+
+@transaction.atomic
+def report_decide(
+    *, report: Report, moderator: User, decision: str, reason: str = "", note: str = ""
+) -> Report:
+    """Uphold a report (the review is removed, with reasons) or dismiss it (it stays).
+
+    Upholding closes every open report on that review; the author gets the statement of
+    reasons and each reporter is told the outcome. Legal demands are for superusers only.
+    """
+    _require_moderator(moderator)
+    if decision not in (Decision.UPHOLD, Decision.DISMISS):
+        raise ValidationError({"decision": [_("Uphold or dismiss.")]})
+    _check_reason(decision, reason)
+    report = Report.objects.select_for_update().get(pk=report.pk)
+    if report.reason in SUPERUSER_REPORT_REASONS and not moderator.is_superuser:
+        raise PermissionDenied(_("Legal demands are decided by senior staff (superusers)."))
+    if report.status != ReportStatus.OPEN:
+        raise ValidationError(_("This report has already been decided."))
+    review = (
+        Review.objects.select_for_update(of=("self",))
+        .select_related("author")
+        .get(pk=report.review_id)
+    )
+    now = timezone.now()
+    if decision == Decision.UPHOLD:
+        closing = list(
+            Report.objects.select_for_update().filter(review=review, status=ReportStatus.OPEN)
+        )
+        if review.status == ReviewStatus.PUBLISHED:
+            review_remove(review=review, moderator=moderator, reason=reason, note=note)
+        review.refresh_from_db()
+        if review.is_hidden:
+            review.is_hidden = False
+            review.save(update_fields=["is_hidden", "updated_at"])
+    else:
+        closing = [report]
+        reason = ""
+        still_hiding = (
+            Report.objects.filter(
+                review=review, status=ReportStatus.OPEN, reason__in=HIDING_REPORT_REASONS
+            )
+            .exclude(pk=report.pk)
+            .exists()
+        )
+        if review.is_hidden and not still_hiding:
+            review.is_hidden = False
+            review.save(update_fields=["is_hidden", "updated_at"])
+    for each in closing:
+        each.status = ReportStatus.UPHELD if decision == Decision.UPHOLD else ReportStatus.DISMISSED
+        each.decided_at = now
+        each.save(update_fields=["status", "decided_at"])
+        record = _record_decision(
+            target=each,
+            review=review,
+            moderator=moderator,
+            decision=decision,
+            reason=reason,
+            note=note,
+        )
+        if each.reporter_id and each.reporter.email:
+            email_send(
+                template="report_decided",
+                to=[each.reporter.email],
+                context={
+                    "report": each,
+                    "review": review,
+                    "decision": record,
+                    "user": each.reporter,
+                },
+            )
+    return report
 
 
 # --- provider aggregates ------------------------------------------------------------------
