@@ -6,13 +6,10 @@ from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 
 from portal import views
-from reviews.sitemaps import ProviderSitemap
+from reviews.sitemaps import ProviderSitemap, StaticSitemap
 
 # The admin login gets allauth's protection (rate limits, the same login flow).
 admin.site.login = secure_admin_login(admin.site.login)
-admin.site.site_header = "Heard moderation"
-admin.site.site_title = "Heard moderation"
-admin.site.index_title = "Moderation desk"
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -23,7 +20,7 @@ urlpatterns = [
     path(
         "sitemap.xml",
         sitemap,
-        {"sitemaps": {"providers": ProviderSitemap}},
+        {"sitemaps": {"pages": StaticSitemap, "providers": ProviderSitemap}},
         name="django.contrib.sitemaps.views.sitemap",
     ),
     path("", include("reviews.urls")),

@@ -8,6 +8,8 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
+from portal.stats import site_figures
+
 logger = logging.getLogger("heard.health")
 
 
@@ -41,4 +43,4 @@ def health(request):
 
 
 def stats(request):
-    return render(request, "portal/stats.html", {})
+    return render(request, "portal/stats.html", {"figures": site_figures()})

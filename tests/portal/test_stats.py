@@ -1,0 +1,98 @@
+"""The public /stats/ page: the right figures, few queries, and cached for a minute."""
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.core.cache import cache
+from django.utils import timezone
+
+from portal.stats import CACHE_KEY, site_figures
+from tests.factories import ProviderFactory, ReviewFactory, UserFactory, publish
+
+pytestmark = pytest.mark.django_db
+
+FIGURE_QUERIES = 3
+
+
+def test_figures_count_listed_providers_published_reviews_and_active_members(moderator):
+    long_ago = timezone.now() - dt.timedelta(days=45)
+    providers = ProviderFactory.create_batch(3)
+    ProviderFactory(is_active=False)
+    authors = UserFactory.create_batch(4)
+    UserFactory(is_active=False)
+    UserFactory(date_joined=long_ago)
+    publish(ReviewFactory(provider=providers[0], author=authors[0]), moderator)
+    publish(ReviewFactory(provider=providers[1], author=authors[1]), moderator)
+    publish(
+        ReviewFactory(
+            provider=providers[2], author=authors[2], submitted_at=long_ago, published_at=long_ago
+        ),
+        moderator,
+    )
+    ReviewFactory(provider=providers[0], author=authors[3])  # pending
+
+    assert site_figures() == {
+        "providers": 3,
+        "published_reviews": 3,
+        "members": 6,  # four authors, the old member and the moderator
+        "new_members": 5,
+        "new_reviews": 2,
+        "replies_share": 0.0,
+        "recent_days": 30,
+    }
+
+
+def test_page_shows_the_figures_with_thousands_separators(client):
+    cache.set(
+        CACHE_KEY,
+        {
+            "providers": 12345,
+            "published_reviews": 1234567,
+            "members": 4321,
+            "new_members": 87,
+            "new_reviews": 2048,
+            "replies_share": 0.0,
+            "recent_days": 30,
+        },
+    )
+
+    response = client.get("/stats/")
+    body = response.content.decode()
+
+    assert response.status_code == 200
+    assert "<title>Heard in numbers – Heard</title>" in body
+    for text in ("12,345", "1,234,567", "4,321", "2,048", "In the last 30 days", "0%"):
+        assert text in body
+    assert "<dt>Published reviews</dt>" in body
+
+
+@pytest.mark.parametrize("n", [2, 30])
+def test_page_runs_the_same_few_queries_however_many_reviews(
+    client, moderator, django_assert_max_num_queries, n
+):
+    provider = ProviderFactory()
+    for _i in range(n):
+        publish(ReviewFactory(provider=provider), moderator)
+
+    with django_assert_max_num_queries(FIGURE_QUERIES):
+        response = client.get("/stats/")
+    assert response.status_code == 200
+    assert f'<dd class="figure__value">{n}</dd>' in response.content.decode()
+
+
+def test_figures_are_cached_for_a_minute(client, moderator, django_assert_num_queries):
+    provider = ProviderFactory()
+    publish(ReviewFactory(provider=provider), moderator)
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        client.get("/stats/")
+        publish(ReviewFactory(provider=provider), moderator)
+
+        traveller.shift(dt.timedelta(seconds=59))
+        with django_assert_num_queries(0):
+            response = client.get("/stats/")
+        assert response.context["figures"]["published_reviews"] == 1
+
+        traveller.shift(dt.timedelta(seconds=2))
+        with django_assert_num_queries(FIGURE_QUERIES):
+            assert site_figures()["published_reviews"] == 2
