@@ -1,6 +1,14 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class PortalConfig(AppConfig):
     name = "portal"
     verbose_name = "Heard"
+
+
+class HeardAdminConfig(admin_apps.AdminConfig):
+    """The admin, with Heard's moderation desk as its site."""
+
+    default = False
+    default_site = "portal.admin_site.HeardAdminSite"

@@ -1,13 +1,343 @@
-"""Admin for the reviews app. Categories, their questions and providers' listing details are
-edited here; anything that changes what is published goes through reviews.services (the
-moderation desk of issue #4 builds on this)."""
+"""The moderation desk for reviews: queues (new reviews, edits, reports), every review for
+look-ups and removal, and the permanent, read-only log of decisions.
+
+Status fields are never editable: the only way to change one is an action, which calls the
+service in reviews.services (the same functions the tests, commands and API use).
+"""
 
 from django.contrib import admin
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.urls import path, reverse
+from django.utils.html import format_html
 
-from reviews.models import AspectQuestion, Category, Provider
-from reviews.services import STAT_FIELDS
+from portal.csvexport import stream_csv
+from portal.moderation import (
+    ModerationQueueAdmin,
+    Queue,
+    flag_badges,
+    highlight,
+    register_queue,
+    word_diff,
+)
+from reviews import services
+from reviews.checks import HIGHLIGHT_RE, Flag
+from reviews.models import (
+    AspectQuestion,
+    Category,
+    Decision,
+    ModerationDecision,
+    OpenReport,
+    PendingReview,
+    PendingRevision,
+    Provider,
+    RejectionReason,
+    ReportStatus,
+    Review,
+    ReviewStatus,
+    RevisionStatus,
+)
+
+REVIEW_REJECTION_REASONS = [
+    (value, label)
+    for value, label in RejectionReason.choices
+    if value not in (RejectionReason.LEGAL, RejectionReason.HARMFUL_OR_ILLEGAL)
+]
 
 
+def _author_history(author_ref: str):
+    """Subqueries: the author's other reviews and how many were rejected (no N+1)."""
+    base = Review.objects.filter(author=OuterRef(author_ref)).order_by().values("author")
+    total = base.annotate(n=Count("pk")).values("n")[:1]
+    rejected = base.filter(status=ReviewStatus.REJECTED).annotate(n=Count("pk")).values("n")[:1]
+    return {
+        "_author_reviews": Coalesce(Subquery(total), 0),
+        "_author_rejections": Coalesce(Subquery(rejected), 0),
+    }
+
+
+def _history_cell(obj):
+    return format_html(
+        '<span class="mod-history">{} review{}, {} rejected</span>',
+        obj._author_reviews,
+        "" if obj._author_reviews == 1 else "s",
+        obj._author_rejections,
+    )
+
+
+class ReviewContentMixin:
+    @admin.display(description="Rating")
+    def stars(self, obj):
+        return format_html('<span title="{} out of 5">{}</span>', obj.rating, "★" * obj.rating)
+
+    @admin.display(description="Flags")
+    def flag_list(self, obj):
+        return flag_badges(obj.flags, Flag.LABELS)
+
+
+# --- queues ----------------------------------------------------------------------------------
+@admin.register(PendingReview)
+class PendingReviewAdmin(ReviewContentMixin, ModerationQueueAdmin):
+    age_field = "submitted_at"
+    reasons = REVIEW_REJECTION_REASONS
+    list_display = ["waiting", "provider", "stars", "text", "flag_list", "author_history"]
+    list_filter = ["rating", "source"]
+    search_fields = ["title", "body", "provider__name"]
+    fields = ["provider", "author", "rating", "title", "body", "visit_month", "source", "flags"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .filter(status=ReviewStatus.PENDING)
+            .select_related("provider", "author")
+            .annotate(**_author_history("author"))
+        )
+
+    @admin.display(description="Review")
+    def text(self, obj):
+        return format_html(
+            '<strong>{}</strong><div class="mod-excerpt">{}</div>',
+            highlight(obj.title, HIGHLIGHT_RE),
+            highlight(obj.body, HIGHLIGHT_RE),
+        )
+
+    @admin.display(description="Author's history")
+    def author_history(self, obj):
+        return _history_cell(obj)
+
+    def decide(self, obj, *, moderator, decision, reason, note):
+        services.review_moderate(
+            review=obj, moderator=moderator, decision=decision, reason=reason, note=note
+        )
+
+
+@admin.register(PendingRevision)
+class PendingRevisionAdmin(ReviewContentMixin, ModerationQueueAdmin):
+    age_field = "submitted_at"
+    reasons = REVIEW_REJECTION_REASONS
+    approve_label = "Approve selected edits (they replace the published text)"
+    reject_label = "Reject selected edits (the published text stays; asks for the reason)"
+    list_display = [
+        "waiting",
+        "provider",
+        "rating_change",
+        "changes",
+        "flag_list",
+        "author_history",
+    ]
+    fields = ["review", "rating", "title", "body", "visit_month", "flags"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .filter(status=RevisionStatus.PENDING)
+            .select_related("review__provider", "review__author")
+            .annotate(**_author_history("review__author"))
+        )
+
+    @admin.display(description="Provider")
+    def provider(self, obj):
+        return obj.review.provider
+
+    @admin.display(description="Rating")
+    def rating_change(self, obj):
+        if obj.rating == obj.review.rating:
+            return "★" * obj.rating
+        return format_html("{} → {}", "★" * obj.review.rating, "★" * obj.rating)
+
+    @admin.display(description="Edit against the published text")
+    def changes(self, obj):
+        return format_html(
+            '<strong class="mod-diff">{}</strong><div class="mod-excerpt mod-diff">{}</div>',
+            word_diff(obj.review.title, obj.title),
+            word_diff(obj.review.body, obj.body),
+        )
+
+    @admin.display(description="Author's history")
+    def author_history(self, obj):
+        return _history_cell(obj)
+
+    def decide(self, obj, *, moderator, decision, reason, note):
+        services.revision_moderate(
+            revision=obj, moderator=moderator, decision=decision, reason=reason, note=note
+        )
+
+
+@admin.register(OpenReport)
+class OpenReportAdmin(ModerationQueueAdmin):
+    age_field = "created_at"
+    reasons = RejectionReason.choices
+    # Upholding removes the review, so it needs the reason the author will be given;
+    # dismissing leaves everything as it was.
+    approve_decision = Decision.UPHOLD
+    reject_decision = Decision.DISMISS
+    approve_needs_reason = True
+    reject_needs_reason = False
+    approve_label = "Uphold selected: remove the review (asks for the reason)"
+    reject_label = "Dismiss selected (the review stays)"
+    list_display = ["waiting", "reason_cell", "reported_review", "detail", "reporter"]
+    list_filter = ["reason"]
+    fields = ["review", "reporter", "reason", "detail", "created_at"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .filter(status=ReportStatus.OPEN)
+            .select_related("review__provider", "reporter")
+        )
+
+    @admin.display(description="Reason", ordering="reason")
+    def reason_cell(self, obj):
+        text = obj.get_reason_display()
+        if obj.review.is_hidden:
+            return format_html("{}<br><strong>Hidden until decided</strong>", text)
+        return text
+
+    @admin.display(description="Reported review")
+    def reported_review(self, obj):
+        review = obj.review
+        return format_html(
+            '<a href="{}">{}</a> ({}★, {})<div class="mod-excerpt">{}</div>',
+            reverse("admin:reviews_review_change", args=[review.pk]),
+            review.title,
+            review.rating,
+            review.provider,
+            highlight(review.body, HIGHLIGHT_RE),
+        )
+
+    def decide(self, obj, *, moderator, decision, reason, note):
+        services.report_decide(
+            report=obj, moderator=moderator, decision=decision, reason=reason, note=note
+        )
+
+
+register_queue(
+    Queue(
+        label="Reviews waiting",
+        admin_url_name="admin:reviews_pendingreview_changelist",
+        queryset=lambda: Review.objects.filter(status=ReviewStatus.PENDING),
+        age_field="submitted_at",
+        position=10,
+    )
+)
+register_queue(
+    Queue(
+        label="Edits to published reviews waiting",
+        admin_url_name="admin:reviews_pendingrevision_changelist",
+        queryset=lambda: PendingRevision.objects.filter(status=RevisionStatus.PENDING),
+        age_field="submitted_at",
+        position=20,
+    )
+)
+register_queue(
+    Queue(
+        label="Open reports",
+        admin_url_name="admin:reviews_openreport_changelist",
+        queryset=lambda: OpenReport.objects.filter(status=ReportStatus.OPEN),
+        age_field="created_at",
+        position=30,
+    )
+)
+
+
+# --- every review (look-up and removal) -------------------------------------------------------
+@admin.register(Review)
+class ReviewAdmin(ReviewContentMixin, ModerationQueueAdmin):
+    age_field = "submitted_at"
+    reasons = REVIEW_REJECTION_REASONS
+    actions = ["reject_selected"]
+    reject_label = "Remove selected published reviews (asks for the reason)"
+    list_display = ["title", "provider", "stars", "status", "source", "submitted_at", "flag_list"]
+    list_filter = ["status", "rating", "source", "is_hidden"]
+    search_fields = ["title", "provider__name", "author__email", "author__display_name"]
+    list_select_related = ["provider", "author"]
+    readonly_fields = [f.name for f in Review._meta.fields]
+
+    def get_ordering(self, request):
+        return ["-submitted_at", "-pk"]
+
+    def decide(self, obj, *, moderator, decision, reason, note):
+        services.review_remove(review=obj, moderator=moderator, reason=reason, note=note)
+
+
+# --- the decision log: read-only for everyone, exportable -------------------------------------
+@admin.register(ModerationDecision)
+class ModerationDecisionAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "moderator", "decision", "reason", "target_label", "note"]
+    list_filter = ["decision", "reason", "moderator", "created_at", "content_type"]
+    search_fields = ["note", "moderator__email", "review__title"]
+    list_select_related = ["moderator", "content_type", "review"]
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in ModerationDecision._meta.fields]
+    change_list_template = "admin/reviews/moderationdecision/change_list.html"
+    actions = None
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Concerning")
+    def target_label(self, obj):
+        label = f"{obj.content_type.model} {obj.object_id}"
+        if obj.review_id:
+            return format_html("{} (review “{}”)", label, obj.review.title)
+        return label
+
+    def get_urls(self):
+        return [
+            path(
+                "export/",
+                self.admin_site.admin_view(self.export_csv),
+                name="reviews_moderationdecision_export",
+            ),
+            *super().get_urls(),
+        ]
+
+    def export_csv(self, request):
+        """The decisions the changelist shows (its filters apply), as compliance evidence."""
+        if not self.has_view_permission(request):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        queryset = self.get_changelist_instance(request).get_queryset(request)
+        rows = (
+            (
+                d.created_at.isoformat(),
+                d.moderator.email if d.moderator_id else "system",
+                d.decision,
+                d.reason,
+                d.content_type.model,
+                d.object_id,
+                d.review_id or "",
+                d.note,
+            )
+            for d in queryset.order_by("created_at", "pk").iterator(chunk_size=2000)
+        )
+        return stream_csv(
+            header=[
+                "decided_at",
+                "moderator",
+                "decision",
+                "reason",
+                "object_type",
+                "object_id",
+                "review_id",
+                "note",
+            ],
+            rows=rows,
+            filename="moderation-decisions.csv",
+        )
+
+
+# --- categories and providers --------------------------------------------------------------
 class AspectQuestionInline(admin.TabularInline):
     model = AspectQuestion
     extra = 1
@@ -22,8 +352,6 @@ class CategoryAdmin(admin.ModelAdmin):
     inlines = [AspectQuestionInline]
 
     def get_queryset(self, request):
-        from django.db.models import Count
-
         return super().get_queryset(request).annotate(_questions=Count("aspects"))
 
     @admin.display(description="Questions", ordering="_questions")
@@ -39,13 +367,16 @@ class ProviderAdmin(admin.ModelAdmin):
     search_fields = ["name", "town", "postcode"]
     prepopulated_fields = {"slug": ["name"]}
     # The figures are kept by the services; nobody types them in.
-    readonly_fields = [*STAT_FIELDS, "is_claimed", "created_at", "updated_at"]
+    readonly_fields = [*services.STAT_FIELDS, "is_claimed", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["name", "slug", "category", "description", "is_active", "is_claimed"]}),
         (
             "Contact",
             {"fields": ["address_line1", "address_line2", "town", "postcode", "phone", "website"]},
         ),
-        ("Figures (from published reviews)", {"fields": STAT_FIELDS, "classes": ["collapse"]}),
+        (
+            "Figures (from published reviews)",
+            {"fields": services.STAT_FIELDS, "classes": ["collapse"]},
+        ),
         ("Record", {"fields": ["created_at", "updated_at"]}),
     ]

@@ -51,6 +51,18 @@ FLAGGED_WORDS = frozenset(
     ]
 )
 WORD_RE = re.compile(r"[a-z']+")
+# Everything a moderator should see marked in the text.
+HIGHLIGHT_RE = re.compile(
+    "|".join(
+        [
+            EMAIL_RE.pattern,
+            PHONE_RE.pattern,
+            LINK_RE.pattern,
+            r"\b(?:" + "|".join(sorted(FLAGGED_WORDS)) + r")\b",
+        ]
+    ),
+    re.IGNORECASE,
+)
 
 NEAR_DUPLICATE_RATIO = 0.9
 BURST_PROVIDER_WINDOW = dt.timedelta(hours=1)

@@ -3,12 +3,12 @@ in one place: active providers, published reviews."""
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
 from django.db import connection
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Greatest
 from django.shortcuts import get_object_or_404
 
-from reviews.models import Category, Provider, Review, ReviewStatus
+from reviews.models import Category, ModerationDecision, Provider, Review, ReviewStatus
 
 PROVIDER_ORDERINGS = {
     "-score": ("-score", "name"),
@@ -127,10 +127,14 @@ def review_get_visible(*, pk: int, user=None) -> Review:
 
 
 def review_list_for_author(*, user) -> QuerySet[Review]:
+    """The author's own reviews, each with its edits and its decisions (newest first)."""
     return (
         Review.objects.filter(author=user)
         .select_related("provider")
-        .prefetch_related("revisions")
+        .prefetch_related(
+            "revisions",
+            Prefetch("decisions", queryset=ModerationDecision.objects.order_by("-created_at")),
+        )
         .order_by("-submitted_at")
     )
 

@@ -33,7 +33,7 @@ class StaffFactory(UserFactory):
 # --- reviews -------------------------------------------------------------------------------
 import datetime as dt  # noqa: E402
 
-from django.contrib.auth.models import Permission  # noqa: E402
+from django.contrib.auth.models import Group  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from reviews.models import AspectQuestion, Category, Provider, Review  # noqa: E402
@@ -91,10 +91,12 @@ class ReviewFactory(factory.django.DjangoModelFactory):
 
 
 class ModeratorFactory(StaffFactory):
+    """A staff member in the Moderators group (created by a data migration)."""
+
     @factory.post_generation
     def can_moderate(self, create, extracted, **kwargs):
         if create:
-            self.user_permissions.add(Permission.objects.get(codename="moderate_content"))
+            self.groups.add(Group.objects.get(name="Moderators"))
 
 
 def publish(review, moderator=None):

@@ -12,7 +12,7 @@ from tests.factories import ProviderFactory, ReviewFactory, UserFactory, publish
 
 pytestmark = pytest.mark.django_db
 
-FIGURE_QUERIES = 3
+FIGURE_QUERIES = 4
 
 
 def test_figures_count_listed_providers_published_reviews_and_active_members(moderator):
@@ -40,6 +40,8 @@ def test_figures_count_listed_providers_published_reviews_and_active_members(mod
         "new_reviews": 2,
         "replies_share": 0.0,
         "recent_days": 30,
+        # two decided at once, one submitted long before: the median is the typical case
+        "median_moderation_hours": 0.0,
     }
 
 
@@ -96,3 +98,23 @@ def test_figures_are_cached_for_a_minute(client, moderator, django_assert_num_qu
         traveller.shift(dt.timedelta(seconds=2))
         with django_assert_num_queries(FIGURE_QUERIES):
             assert site_figures()["published_reviews"] == 2
+
+
+def test_median_moderation_time_over_the_last_30_days(client, db):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from reviews.models import Review
+    from tests.factories import ModeratorFactory, ReviewFactory, publish
+
+    moderator = ModeratorFactory()
+    now = timezone.now()
+    for hours in (1, 3, 10):
+        review = ReviewFactory()
+        Review.objects.filter(pk=review.pk).update(submitted_at=now - dt.timedelta(hours=hours))
+        review.refresh_from_db()
+        publish(review, moderator)
+    body = client.get("/stats/").content.decode()
+    assert "Median time to check a review" in body
+    assert "3.0 h" in body
