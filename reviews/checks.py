@@ -11,10 +11,16 @@ from django.utils import timezone
 
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 # UK numbers in their usual spellings (07700 900123, 020 7946 0000, +44 7700 900123, (0161)…)
-PHONE_RE = re.compile(r"(?<!\w)(?:\+44\s?\(?0?\)?|\(?0)\d{2,4}\)?[\s-]?\d{3,4}[\s-]?\d{3,4}(?!\w)")
+PHONE_RE = re.compile(
+    r"(?<!\w)(?:\+44\s?(?:\(0\)\s?)?|\(?0)\d{2,4}\)?[\s-]?\d{3,4}[\s-]?\d{3,4}(?!\w)"
+)
+# Scheme or "www." in any case; a bare domain only with a lower-case ending, so that a missing
+# space after a full stop ("lovely.Info about parking") is not taken for a link.
 LINK_RE = re.compile(
-    r"(?:https?://|www\.)\S+|\b[a-z0-9-]+\.(?:com|co\.uk|org|org\.uk|net|uk|io|info|biz)\b",
-    re.IGNORECASE,
+    r"(?i:https?://|www\.)\S+"
+    r"|\b(?i:bit\.ly|tinyurl\.com|t\.co|goo\.gl|ow\.ly)/\S+"
+    r"|\b[A-Za-z0-9-]+\.(?:co\.uk|org\.uk|com|org|net|uk|io|info|biz|co|me|app|dev|shop"
+    r"|online|site|store|xyz|london|scot|wales)\b(?:/\S*)?"
 )
 # Our own short list of abuse; matched on whole words after folding case and accents.
 FLAGGED_WORDS = frozenset(
@@ -38,7 +44,6 @@ FLAGGED_WORDS = frozenset(
         "motherfucker",
         "piss",
         "pissed",
-        "prick",
         "retard",
         "scum",
         "shit",
@@ -92,7 +97,7 @@ class Flag:
 
 
 def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text.lower())
+    text = unicodedata.normalize("NFKD", text.lower()).replace("’", "'")
     return "".join(c for c in text if not unicodedata.combining(c))
 
 
@@ -101,7 +106,8 @@ def _normalise(text: str) -> str:
 
 
 def flagged_words(text: str) -> list[str]:
-    return sorted({w for w in WORD_RE.findall(_fold(text)) if w.strip("'") in FLAGGED_WORDS})
+    words = (w.strip("'").removesuffix("'s") for w in WORD_RE.findall(_fold(text)))
+    return sorted({w for w in words if w in FLAGGED_WORDS})
 
 
 def text_flags(text: str) -> list[str]:

@@ -47,6 +47,11 @@ class AspectQuestion(models.Model):
         return self.text
 
 
+def prior_score() -> float:
+    """A provider with no reviews scores the prior mean, as the formula gives for n = 0."""
+    return float(settings.RATING_PRIOR_MEAN)
+
+
 class ProviderQuerySet(models.QuerySet):
     def active(self):
         return self.filter(is_active=True)
@@ -83,7 +88,7 @@ class Provider(models.Model):
     recommend_answers = models.PositiveIntegerField(default=0)
     invited_count = models.PositiveIntegerField(default=0)
     invited_sum = models.PositiveIntegerField(default=0)
-    score = models.FloatField(default=0, db_index=True)
+    score = models.FloatField(default=prior_score, db_index=True)
 
     objects = ProviderQuerySet.as_manager()
 

@@ -1,9 +1,11 @@
 """Reads that pages and the API share. Public lists start here, so what is visible is decided
 in one place: active providers, published reviews."""
 
+import re
+
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
 from django.db import connection
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Greatest
 from django.shortcuts import get_object_or_404
@@ -21,7 +23,11 @@ REVIEW_ORDERINGS = {
     "-rating": ("-rating", "-published_at", "-id"),
     "rating": ("rating", "-published_at", "-id"),
 }
-TRIGRAM_THRESHOLD = 0.3
+# Word similarity (pg_trgm) for misspellings: "dentsit" vs "Dental" or "Dentists" is 0.5,
+# "pharmcy" vs "Pharmacy" 0.63, while "dent" vs "Derby" is 0.4 and "canal" vs "Medical" 0.33.
+FUZZY_SIMILARITY = 0.5
+CATEGORY_SIMILARITY = 0.5
+WORD_RE = re.compile(r"[^\W_]+")
 
 
 def _postgres() -> bool:
@@ -32,17 +38,19 @@ def category_list() -> QuerySet[Category]:
     return Category.objects.order_by("name")
 
 
-def _categories_matching(q: str) -> list[int]:
-    """Categories whose name matches the words or is close to them ("dentsit" → Dentists)."""
-    if _postgres():
+def _categories_matching(q: str, *, fuzzy: bool = False) -> list[int]:
+    """Categories whose name contains the words or, with `fuzzy`, is close to them
+    ("dentsit" → Dentists, PostgreSQL only)."""
+    categories = Category.objects.all()
+    if fuzzy:
         from django.contrib.postgres.search import TrigramWordSimilarity
 
-        return list(
-            Category.objects.annotate(sim=TrigramWordSimilarity(q, "name"))
-            .filter(Q(sim__gte=TRIGRAM_THRESHOLD) | Q(name__icontains=q))
-            .values_list("pk", flat=True)
+        categories = categories.annotate(sim=TrigramWordSimilarity(q, "name")).filter(
+            sim__gte=CATEGORY_SIMILARITY
         )
-    return list(Category.objects.filter(name__icontains=q).values_list("pk", flat=True))
+    else:
+        categories = categories.filter(name__icontains=q)
+    return list(categories.values_list("pk", flat=True))
 
 
 def provider_search(
@@ -74,18 +82,35 @@ def provider_search(
         if _postgres():
             from django.contrib.postgres.search import TrigramWordSimilarity
 
-            query = SearchQuery(q, search_type="websearch", config="english")
+            # Precise first: every word, as typed so far, starts a word of the document
+            # ("dent" finds "Dental"), or the category matches. Only when nothing matches
+            # precisely do misspellings count ("dentsit", "pharmcy"), so that a search for
+            # "smile" does not also bring up "Smith". The words are letters and digits only,
+            # which makes the raw query safe.
+            words = WORD_RE.findall(q)
             vector = RawSQL("reviews_provider.search_vector", (), output_field=SearchVectorField())
             qs = qs.annotate(
-                rank=SearchRank(vector, query),
+                document=vector,
                 similarity=Greatest(
                     TrigramWordSimilarity(q, "name"), TrigramWordSimilarity(q, "town")
                 ),
-            ).filter(
-                Q(rank__gt=0)
-                | Q(similarity__gte=TRIGRAM_THRESHOLD)
-                | Q(category_id__in=category_ids)
             )
+            precise = Q(category_id__in=category_ids)
+            if words:
+                query = SearchQuery(
+                    " & ".join(f"{w}:*" for w in words), search_type="raw", config="english"
+                )
+                qs = qs.annotate(rank=SearchRank(vector, query))
+                precise |= Q(document=query)
+            else:
+                qs = qs.annotate(rank=Value(0.0))
+            if qs.filter(precise).exists():
+                qs = qs.filter(precise)
+            else:
+                qs = qs.filter(
+                    Q(similarity__gte=FUZZY_SIMILARITY)
+                    | Q(category_id__in=_categories_matching(q, fuzzy=True))
+                )
             relevance = ("-rank", "-similarity", "-score", "name")
         else:
             qs = qs.filter(

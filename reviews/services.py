@@ -77,6 +77,8 @@ def _clean_content(
         ]
     elif len(body) > BODY_MAX:
         errors["body"] = [_("Your review must be %(max)s characters or fewer.") % {"max": BODY_MAX}]
+    if isinstance(visit_month, dt.datetime):
+        visit_month = visit_month.date()
     if not isinstance(visit_month, dt.date):
         errors["visit_month"] = [_("Enter the month of your visit.")]
     else:
@@ -94,7 +96,7 @@ def _clean_content(
     for code, value in (aspects or {}).items():
         if value in (None, ""):
             continue
-        if code not in allowed or value not in RATING_VALUES:
+        if code not in allowed or isinstance(value, bool) or value not in RATING_VALUES:
             errors["aspects"] = [_("Answer each question with 1 to 5 stars, or leave it blank.")]
             break
         clean_aspects[code] = int(value)
@@ -401,6 +403,10 @@ def review_remove(*, review: Review, moderator: User, reason: str, note: str = "
     review.status = ReviewStatus.REMOVED
     review.decided_at = timezone.now()
     review.save(update_fields=["status", "decided_at", "updated_at"])
+    # An edit waiting for a removed review must not be approvable any more.
+    review.revisions.filter(status=RevisionStatus.PENDING).update(
+        status=RevisionStatus.SUPERSEDED, decided_at=review.decided_at
+    )
     provider_stats_apply(provider_id=review.provider_id, removed=StatsEntry.of(review))
     record = _record_decision(
         target=review,

@@ -1,9 +1,14 @@
 """factory_boy factories shared by every test module."""
 
+import datetime as dt
+
 import factory
 from allauth.account.models import EmailAddress
+from django.utils import timezone
 
 from accounts.models import User
+from portal.roles import moderators_group
+from reviews.models import AspectQuestion, Category, Provider, Review
 
 TEST_PASSWORD = "correct-horse-battery-staple"
 
@@ -31,12 +36,6 @@ class StaffFactory(UserFactory):
 
 
 # --- reviews -------------------------------------------------------------------------------
-import datetime as dt  # noqa: E402
-
-from django.contrib.auth.models import Group  # noqa: E402
-from django.utils import timezone  # noqa: E402
-
-from reviews.models import AspectQuestion, Category, Provider, Review  # noqa: E402
 
 
 class CategoryFactory(factory.django.DjangoModelFactory):
@@ -96,7 +95,7 @@ class ModeratorFactory(StaffFactory):
     @factory.post_generation
     def can_moderate(self, create, extracted, **kwargs):
         if create:
-            self.groups.add(Group.objects.get(name="Moderators"))
+            self.groups.add(moderators_group())
 
 
 def publish(review, moderator=None):
