@@ -1038,7 +1038,7 @@ def test_the_database_rule_surfaces_as_the_form_error(
 ):
     """When two submissions race past the service's own check, the constraint still answers."""
     ReviewFactory(provider=provider, author=customer)
-    monkeypatch.setattr("reviews.services._has_other_live_review", lambda **kwargs: False)
+    monkeypatch.setattr("reviews.services.content._has_other_live_review", lambda **kwargs: False)
     with pytest.raises(ValidationError) as caught:
         submit(body=OTHER_BODY)
     assert error_keys(caught.value) == {NON_FIELD_ERRORS}

@@ -1,0 +1,259 @@
+"""What authors do: submit, edit and withdraw reviews, with every rule checked here."""
+
+import calendar
+import datetime as dt
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from reviews import checks
+from reviews.models import (
+    LIVE_STATUSES,
+    RATING_VALUES,
+    Provider,
+    Review,
+    ReviewRevision,
+    ReviewSource,
+    ReviewStatus,
+    RevisionStatus,
+)
+from reviews.services.stats import StatsEntry, provider_stats_apply
+
+TITLE_MAX = 120
+BODY_MIN = 30
+BODY_MAX = 5000
+VISIT_WINDOW_MONTHS = 24
+LIVE_WINDOW_DAYS = 365
+MODERATE_PERMISSION = "reviews.moderate_content"
+
+
+# --- validation -----------------------------------------------------------------------
+def add_months(day: dt.date, months: int) -> dt.date:
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def visit_month_bounds(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The earliest and latest month (first days) a visit may be in: within 2 years."""
+    today = today or timezone.localdate()
+    this_month = today.replace(day=1)
+    return add_months(this_month, -VISIT_WINDOW_MONTHS), this_month
+
+
+def _clean_content(
+    *, provider: Provider, rating, title: str, body: str, visit_month, aspects, would_recommend
+) -> dict:
+    errors: dict[str, list[str]] = {}
+    if not isinstance(rating, int) or isinstance(rating, bool) or rating not in RATING_VALUES:
+        errors["rating"] = [_("Choose a rating from 1 to 5 stars.")]
+    title = (title or "").strip()
+    body = (body or "").strip()
+    if not title:
+        errors["title"] = [_("Give your review a title.")]
+    elif len(title) > TITLE_MAX:
+        errors["title"] = [_("The title must be %(max)s characters or fewer.") % {"max": TITLE_MAX}]
+    if len(body) < BODY_MIN:
+        errors["body"] = [
+            _("Tell us a little more: your review must be at least %(min)s characters.")
+            % {"min": BODY_MIN}
+        ]
+    elif len(body) > BODY_MAX:
+        errors["body"] = [_("Your review must be %(max)s characters or fewer.") % {"max": BODY_MAX}]
+    if isinstance(visit_month, dt.datetime):
+        visit_month = visit_month.date()
+    if not isinstance(visit_month, dt.date):
+        errors["visit_month"] = [_("Enter the month of your visit.")]
+    else:
+        visit_month = visit_month.replace(day=1)
+        earliest, latest = visit_month_bounds()
+        if visit_month > latest:
+            errors["visit_month"] = [_("The visit cannot be in the future.")]
+        elif visit_month < earliest:
+            errors["visit_month"] = [
+                _("We publish experiences from the last 2 years only (since %(month)s).")
+                % {"month": earliest.strftime("%B %Y")}
+            ]
+    allowed = set(provider.category.aspects.values_list("code", flat=True))
+    clean_aspects = {}
+    for code, value in (aspects or {}).items():
+        if value in (None, ""):
+            continue
+        if code not in allowed or isinstance(value, bool) or value not in RATING_VALUES:
+            errors["aspects"] = [_("Answer each question with 1 to 5 stars, or leave it blank.")]
+            break
+        clean_aspects[code] = int(value)
+    if would_recommend not in (None, True, False):
+        errors["would_recommend"] = [_("Answer yes, no, or leave it blank.")]
+    if errors:
+        raise ValidationError(errors)
+    return {
+        "rating": rating,
+        "title": title,
+        "body": body,
+        "visit_month": visit_month,
+        "aspects": clean_aspects,
+        "would_recommend": would_recommend,
+    }
+
+
+def _has_other_live_review(*, author: User, provider: Provider, exclude_pk=None) -> bool:
+    since = timezone.now() - dt.timedelta(days=LIVE_WINDOW_DAYS)
+    qs = Review.objects.filter(
+        author=author, provider=provider, status__in=LIVE_STATUSES, submitted_at__gte=since
+    )
+    if exclude_pk:
+        qs = qs.exclude(pk=exclude_pk)
+    return qs.exists()
+
+
+def _lock_author(author: User) -> None:
+    """Serialise one author's submissions so that two at once cannot both pass the checks."""
+    User.objects.select_for_update().filter(pk=author.pk).values_list("pk", flat=True).first()
+
+
+DUPLICATE_REVIEW_MESSAGE = _(
+    "You have already reviewed this provider in the last 12 months. You can edit that "
+    "review from “Your reviews” instead."
+)
+
+
+# --- submitting and editing -----------------------------------------------------------------
+@transaction.atomic
+def review_submit(
+    *,
+    author: User,
+    provider: Provider,
+    rating: int,
+    title: str,
+    body: str,
+    visit_month: dt.date,
+    aspects: dict | None = None,
+    would_recommend: bool | None = None,
+    wants_resolution: bool = False,
+    source: str = ReviewSource.ORGANIC,
+) -> Review:
+    """A customer submits a review; it waits for moderation (never published here)."""
+    if not provider.is_active:
+        raise ValidationError(_("This provider is no longer listed."))
+    content = _clean_content(
+        provider=provider,
+        rating=rating,
+        title=title,
+        body=body,
+        visit_month=visit_month,
+        aspects=aspects,
+        would_recommend=would_recommend,
+    )
+    _lock_author(author)
+    if _has_other_live_review(author=author, provider=provider):
+        raise ValidationError(DUPLICATE_REVIEW_MESSAGE)
+    now = timezone.now()
+    flags = checks.review_flags(
+        author=author, provider=provider, title=content["title"], body=content["body"]
+    )
+    try:
+        with transaction.atomic():
+            review = Review.objects.create(
+                provider=provider,
+                author=author,
+                status=ReviewStatus.PENDING,
+                source=source,
+                wants_resolution=bool(wants_resolution),
+                flags=flags,
+                submitted_at=now,
+                **content,
+            )
+    except IntegrityError as error:  # the database's own one-live-review rule (PostgreSQL)
+        raise ValidationError(DUPLICATE_REVIEW_MESSAGE) from error
+    return review
+
+
+@transaction.atomic
+def review_revise(
+    *,
+    review: Review,
+    author: User,
+    rating: int,
+    title: str,
+    body: str,
+    visit_month: dt.date,
+    aspects: dict | None = None,
+    would_recommend: bool | None = None,
+) -> Review | ReviewRevision:
+    """The author edits a review.
+
+    A published review gets a pending revision (the public text stays until it is approved);
+    a pending or rejected review is changed in place and goes (back) to the moderation queue.
+    """
+    review = (
+        Review.objects.select_for_update(of=("self",))
+        .select_related("provider__category")
+        .get(pk=review.pk)
+    )
+    if review.author_id != author.pk:
+        raise PermissionDenied(_("Only the author can edit this review."))
+    content = _clean_content(
+        provider=review.provider,
+        rating=rating,
+        title=title,
+        body=body,
+        visit_month=visit_month,
+        aspects=aspects,
+        would_recommend=would_recommend,
+    )
+    flags = checks.review_flags(
+        author=author,
+        provider=review.provider,
+        title=content["title"],
+        body=content["body"],
+        exclude_review=review.pk,
+    )
+    now = timezone.now()
+    if review.status == ReviewStatus.PUBLISHED:
+        review.revisions.filter(status=RevisionStatus.PENDING).update(
+            status=RevisionStatus.SUPERSEDED, decided_at=now
+        )
+        return ReviewRevision.objects.create(
+            review=review, status=RevisionStatus.PENDING, flags=flags, submitted_at=now, **content
+        )
+    if review.status not in (ReviewStatus.PENDING, ReviewStatus.REJECTED):
+        raise ValidationError(_("This review can no longer be edited."))
+    if review.status == ReviewStatus.REJECTED:
+        _lock_author(author)
+        if _has_other_live_review(author=author, provider=review.provider, exclude_pk=review.pk):
+            raise ValidationError(DUPLICATE_REVIEW_MESSAGE)
+    for field, value in content.items():
+        setattr(review, field, value)
+    review.flags = flags
+    review.status = ReviewStatus.PENDING
+    review.submitted_at = now
+    try:
+        with transaction.atomic():
+            review.save()
+    except IntegrityError as error:
+        raise ValidationError(DUPLICATE_REVIEW_MESSAGE) from error
+    return review
+
+
+@transaction.atomic
+def review_withdraw(*, review: Review, author: User) -> Review:
+    """The author takes their review down; a published one leaves the provider's figures."""
+    review = Review.objects.select_for_update().get(pk=review.pk)
+    if review.author_id != author.pk:
+        raise PermissionDenied(_("Only the author can withdraw this review."))
+    if review.status not in (ReviewStatus.PENDING, ReviewStatus.PUBLISHED, ReviewStatus.REJECTED):
+        raise ValidationError(_("This review has already been taken down."))
+    was_published = review.status == ReviewStatus.PUBLISHED
+    now = timezone.now()
+    review.status = ReviewStatus.WITHDRAWN
+    review.save(update_fields=["status", "updated_at"])
+    review.revisions.filter(status=RevisionStatus.PENDING).update(
+        status=RevisionStatus.SUPERSEDED, decided_at=now
+    )
+    if was_published:
+        provider_stats_apply(provider_id=review.provider_id, removed=StatsEntry.of(review))
+    return review
