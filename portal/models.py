@@ -1,6 +1,13 @@
 """Shared model pieces."""
 
+import secrets
+
 from django.db import models
+
+
+def new_token() -> str:
+    """An unguessable token for single-use links (invitations)."""
+    return secrets.token_urlsafe(32)
 
 
 class AppendOnlyError(Exception):

@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from portal.models import AppendOnlyModel
+from portal.models import AppendOnlyModel, new_token
 
 RATING_VALUES = (1, 2, 3, 4, 5)
 
@@ -241,6 +241,31 @@ class Review(models.Model):
     @property
     def is_published(self) -> bool:
         return self.status == ReviewStatus.PUBLISHED
+
+
+class Invitation(models.Model):
+    """A single-use, expiring link a business sends to a customer (every customer, with the
+    same neutral wording); a review written through it is labelled "Invited"."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(blank=True)  # empty for a link handed over in person
+    token = models.CharField(max_length=64, unique=True, default=new_token)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    review = models.OneToOneField(
+        "Review", on_delete=models.SET_NULL, null=True, blank=True, related_name="invitation"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["provider", "-created_at"], name="invitation_provider_idx")]
+
+    def __str__(self):
+        return f"Invitation to review {self.provider}"
 
 
 class RevisionStatus(models.TextChoices):

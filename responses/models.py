@@ -1,0 +1,302 @@
+"""The business side: who speaks for a provider (claims, memberships, team invitations), what
+they say in public (replies and their edits, tone templates) and its settings. Every change
+goes through responses/services; BusinessEvent is the business side's audit trail."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from portal.models import AppendOnlyModel, new_token
+from reviews.models import Provider, Review
+
+DEFAULT_REPLY_TARGET_HOURS = 48
+DEFAULT_RESOLUTION_TARGET_DAYS = 14
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", _("Owner")
+    MANAGER = "manager", _("Manager")
+    RESPONDER = "responder", _("Responder")
+
+
+# Who may do what on the business side; the services check these, the templates read them.
+CAN_MANAGE_TEAM = frozenset({Role.OWNER})
+CAN_EDIT_SETTINGS = frozenset({Role.OWNER})
+CAN_EDIT_TEMPLATES = frozenset({Role.OWNER, Role.MANAGER})
+CAN_INVITE_CUSTOMERS = frozenset({Role.OWNER, Role.MANAGER})
+CAN_REPLY = frozenset({Role.OWNER, Role.MANAGER, Role.RESPONDER})
+
+
+class Membership(models.Model):
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices)
+    # Shown publicly beside the member's name on replies, e.g. "Practice manager".
+    job_title = models.CharField(max_length=80, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["provider", "created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "user"], name="one_membership_per_user"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} – {self.get_role_display()} of {self.provider}"
+
+
+class ClaimStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for checks")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Not approved")
+
+
+class ProviderClaim(models.Model):
+    """A signed-in user asks to speak for a provider; staff check and decide."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="claims")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="provider_claims"
+    )
+    role_at_business = models.CharField(max_length=80)
+    work_email = models.EmailField()
+    evidence = models.TextField(max_length=2000)
+    status = models.CharField(
+        max_length=10, choices=ClaimStatus.choices, default=ClaimStatus.PENDING
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="claims_decided",
+    )
+    decision_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["status", "created_at"], name="claim_queue_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "user"],
+                condition=Q(status="pending"),
+                name="one_pending_claim_per_user",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Claim of {self.provider} by {self.user}"
+
+
+class TeamInvitation(models.Model):
+    """An owner invites a colleague by email; they accept after signing up or in."""
+
+    provider = models.ForeignKey(
+        Provider, on_delete=models.CASCADE, related_name="team_invitations"
+    )
+    email = models.EmailField()
+    role = models.CharField(max_length=10, choices=Role.choices)
+    job_title = models.CharField(max_length=80, blank=True)
+    token = models.CharField(max_length=64, unique=True, default=new_token)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Invitation to {self.email} for {self.provider}"
+
+
+class ResponseSettings(models.Model):
+    """A provider's own targets (calendar hours: the internet has no opening hours)."""
+
+    provider = models.OneToOneField(
+        Provider, on_delete=models.CASCADE, related_name="response_settings"
+    )
+    reply_target_hours = models.PositiveIntegerField(default=DEFAULT_REPLY_TARGET_HOURS)
+    resolution_target_days = models.PositiveIntegerField(default=DEFAULT_RESOLUTION_TARGET_DAYS)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "response settings"
+
+    def __str__(self):
+        return f"Targets for {self.provider}"
+
+
+class ResponseTemplate(models.Model):
+    """A provider's own tone-of-voice template (house defaults ship in responses/tone.py)."""
+
+    provider = models.ForeignKey(
+        Provider, on_delete=models.CASCADE, related_name="response_templates"
+    )
+    name = models.CharField(max_length=80)
+    body = models.TextField(max_length=5000)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class ReplyStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    PENDING = "pending", _("Waiting for moderation")
+    PUBLISHED = "published", _("Published")
+    REJECTED = "rejected", _("Not published")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class Reply(models.Model):
+    """The business's one public reply to a review, moderated like reviews."""
+
+    review = models.OneToOneField(Review, on_delete=models.CASCADE, related_name="reply")
+    # The provider the reply speaks for (always review.provider), kept for scoping lists.
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="replies")
+    responder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="replies"
+    )
+    # The name and title shown with the reply, as they were when it was submitted.
+    responder_name = models.CharField(max_length=80)
+    responder_title = models.CharField(max_length=80, blank=True)
+    body = models.TextField(max_length=5000)
+    status = models.CharField(
+        max_length=10, choices=ReplyStatus.choices, default=ReplyStatus.DRAFT
+    )
+    flags = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # First submission: the business's response time runs from the review's publication to
+    # this moment (moderation time is ours, not theirs).
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "replies"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "submitted_at"], name="reply_queue_idx"),
+            models.Index(fields=["provider", "status"], name="reply_provider_idx"),
+        ]
+
+    def __str__(self):
+        return f"Reply to review {self.review_id}"
+
+
+class ReplyRevisionStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for moderation")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Not approved")
+    SUPERSEDED = "superseded", _("Replaced by a later edit")
+
+
+class ReplyRevision(models.Model):
+    """An edit of a published reply; the published text stays until the edit is approved."""
+
+    reply = models.ForeignKey(Reply, on_delete=models.CASCADE, related_name="revisions")
+    body = models.TextField(max_length=5000)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    status = models.CharField(
+        max_length=10, choices=ReplyRevisionStatus.choices, default=ReplyRevisionStatus.PENDING
+    )
+    flags = models.JSONField(default=list, blank=True)
+    submitted_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-submitted_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reply"],
+                condition=Q(status="pending"),
+                name="one_pending_revision_per_reply",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Edit of reply {self.reply_id}"
+
+
+class BusinessEventKind(models.TextChoices):
+    CLAIM_SUBMITTED = "claim_submitted", _("Claim submitted")
+    CLAIM_APPROVED = "claim_approved", _("Claim approved")
+    CLAIM_REJECTED = "claim_rejected", _("Claim rejected")
+    MEMBER_INVITED = "member_invited", _("Team member invited")
+    INVITATION_REVOKED = "invitation_revoked", _("Team invitation revoked")
+    MEMBER_JOINED = "member_joined", _("Team member joined")
+    ROLE_CHANGED = "role_changed", _("Role changed")
+    MEMBER_REMOVED = "member_removed", _("Team member removed")
+    SETTINGS_CHANGED = "settings_changed", _("Settings changed")
+    TEMPLATE_SAVED = "template_saved", _("Response template saved")
+    TEMPLATE_DELETED = "template_deleted", _("Response template deleted")
+    CUSTOMERS_INVITED = "customers_invited", _("Customers invited to review")
+
+
+class BusinessEvent(AppendOnlyModel):
+    """The business side's audit trail: who changed what about a provider's team and settings."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    kind = models.CharField(max_length=24, choices=BusinessEventKind.choices)
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["provider", "-created_at"], name="business_event_idx")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} ({self.provider})"
+
+
+# --- Moderation queues (proxies, one admin changelist each) -----------------------------------
+class PendingReply(Reply):
+    class Meta:
+        proxy = True
+        verbose_name = "pending reply"
+        verbose_name_plural = "queue: replies waiting"
+
+
+class PendingReplyRevision(ReplyRevision):
+    class Meta:
+        proxy = True
+        verbose_name = "pending reply edit"
+        verbose_name_plural = "queue: reply edits waiting"
+
+
+class PendingClaim(ProviderClaim):
+    class Meta:
+        proxy = True
+        verbose_name = "pending claim"
+        verbose_name_plural = "queue: provider claims waiting"

@@ -1,0 +1,10 @@
+"""Placeholder until this module is written."""
+
+from django.http import Http404
+
+
+def _missing(request, *args, **kwargs):
+    raise Http404
+
+
+invitation_list = invitation_open = _missing
