@@ -16,14 +16,6 @@ CACHE_SECONDS = 60
 RECENT_DAYS = 30
 
 
-def replies_share() -> float:
-    """Share (0 to 1) of published reviews that carry a published reply from the business.
-
-    Replies are counted once the responses app stores them; until then no review has one.
-    """
-    return 0.0
-
-
 class _Median(Aggregate):
     """PostgreSQL's exact median; it works on intervals as well as numbers."""
 
@@ -61,7 +53,10 @@ def median_moderation_hours(*, since) -> float | None:
 def _compute() -> dict:
     since = timezone.now() - dt.timedelta(days=RECENT_DAYS)
     reviews = Review.objects.filter(status=ReviewStatus.PUBLISHED).aggregate(
-        published=Count("id"), recent=Count("id", filter=Q(published_at__gte=since))
+        published=Count("id"),
+        recent=Count("id", filter=Q(published_at__gte=since)),
+        # the business's reply is responses.Reply, reached through the reverse relation
+        replied=Count("id", filter=Q(reply__status="published")),
     )
     members = User.objects.filter(is_active=True).aggregate(
         total=Count("id"), recent=Count("id", filter=Q(date_joined__gte=since))
@@ -72,7 +67,7 @@ def _compute() -> dict:
         "members": members["total"],
         "new_members": members["recent"],
         "new_reviews": reviews["recent"],
-        "replies_share": replies_share(),
+        "replies_share": reviews["replied"] / reviews["published"] if reviews["published"] else 0.0,
         "median_moderation_hours": median_moderation_hours(since=since),
         "recent_days": RECENT_DAYS,
     }

@@ -14,6 +14,11 @@ from reviews.filters import ProviderFilter
 from reviews.forms import ReportForm, ReviewForm
 from reviews.models import ReviewStatus
 from reviews.pagination import KnownCountPaginator
+from reviews.services.content import (
+    INVITATION_OTHER_PROVIDER,
+    invitation_get_usable,
+    is_invitation_error,
+)
 from reviews.syndication import provider_jsonld
 
 PROVIDERS_PER_PAGE = 20
@@ -74,6 +79,7 @@ def provider_detail(request, slug):
         "aspect_rows": [(a.text, averages[a.code]) for a in aspects if a.code in averages],
         "voted_ids": selectors.helpful_review_ids(user=request.user, reviews=page_reviews),
         "jsonld": provider_jsonld(provider=provider, reviews=page_reviews, request=request),
+        "response": selectors.provider_response_figures(provider=provider),
     }
     return render(request, "reviews/provider_detail.html", context)
 
@@ -102,23 +108,64 @@ def review_detail(request, pk):
     )
 
 
+# Set by responses' invitation link (/invite/<token>/); kept in the session so that it
+# survives signing up or in on the way to the review form.
+INVITATION_SESSION_KEY = "review_invitation_token"
+INVITATION_LOST = _("%(reason)s Your review will not be labelled Invited.")
+INVITATION_LOST_ON_SUBMIT = _(
+    "%(reason)s Your review has not been sent yet: check it and submit it again, and it will "
+    "be published without the Invited label."
+)
+
+
+def _session_invitation(request, provider):
+    """(invitation, refused): the usable invitation this visitor arrived with, if it is for
+    this provider; `refused` when it was for this provider but can no longer be used."""
+    token = request.session.get(INVITATION_SESSION_KEY)
+    if not token:
+        return None, False
+    try:
+        return invitation_get_usable(token=token, provider=provider), False
+    except ValidationError as error:
+        if error.code == INVITATION_OTHER_PROVIDER:  # kept for the business it is for
+            return None, False
+        request.session.pop(INVITATION_SESSION_KEY, None)
+        template = INVITATION_LOST_ON_SUBMIT if request.method == "POST" else INVITATION_LOST
+        messages.warning(request, template % {"reason": " ".join(error.messages)})
+        return None, True
+
+
 @login_required
 def review_create(request, slug):
     provider = selectors.provider_get_public(slug=slug)
+    invitation, refused = _session_invitation(request, provider)
     form = ReviewForm(request.POST or None, provider=provider)
-    if request.method == "POST" and form.is_valid():
+    # A review written as Invited is not sent as organic without the author seeing why.
+    if request.method == "POST" and not refused and form.is_valid():
         try:
             review = services.review_submit(
                 author=request.user,
                 provider=provider,
                 wants_resolution=form.cleaned_data.get("wants_resolution", False),
+                invitation=invitation,
                 **form.service_kwargs(),
             )
         except ValidationError as error:
+            if invitation is not None and is_invitation_error(error):  # spent meanwhile
+                request.session.pop(INVITATION_SESSION_KEY, None)
+                invitation = None
+                error = ValidationError(
+                    INVITATION_LOST_ON_SUBMIT % {"reason": " ".join(error.messages)}
+                )
             form.add_service_error(error)
         else:
+            request.session.pop(INVITATION_SESSION_KEY, None) if invitation else None
             return redirect("reviews:review_submitted", pk=review.pk)
-    return render(request, "reviews/review_form.html", {"form": form, "provider": provider})
+    return render(
+        request,
+        "reviews/review_form.html",
+        {"form": form, "provider": provider, "invitation": invitation},
+    )
 
 
 @login_required

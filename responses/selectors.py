@@ -1,0 +1,86 @@
+"""Reads for the business dashboard, always for one provider the caller is a member of (the
+views get that provider from responses.access first)."""
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from responses.models import (
+    Reply,
+    ReplyRevision,
+    ReplyRevisionStatus,
+    ReplyStatus,
+    ResponseTemplate,
+)
+from reviews.models import Review, ReviewStatus
+
+NEEDS_REPLY = Q(reply__isnull=True) | Q(
+    reply__status__in=[ReplyStatus.DRAFT, ReplyStatus.WITHDRAWN]
+)
+TABS = ("inbox", "pending", "replied", "rejected")
+
+
+def _pending_edit():
+    return Exists(
+        ReplyRevision.objects.filter(
+            reply__review=OuterRef("pk"), status=ReplyRevisionStatus.PENDING
+        )
+    )
+
+
+def business_reviews(*, provider, tab: str) -> QuerySet[Review]:
+    """Published reviews of the provider in one of the dashboard's tabs, with author and reply.
+
+    inbox: waiting for a reply, oldest first (the one that has waited longest comes first);
+    pending: a reply or an edit of one is with the moderators; replied; rejected."""
+    qs = (
+        Review.objects.filter(provider=provider, status=ReviewStatus.PUBLISHED)
+        .select_related("author", "reply")
+        .annotate(has_pending_edit=_pending_edit())
+    )
+    if tab == "pending":
+        return qs.filter(Q(reply__status=ReplyStatus.PENDING) | Q(has_pending_edit=True)).order_by(
+            "reply__submitted_at", "pk"
+        )
+    if tab == "replied":
+        return qs.filter(reply__status=ReplyStatus.PUBLISHED).order_by(
+            "-reply__published_at", "-pk"
+        )
+    if tab == "rejected":
+        return qs.filter(reply__status=ReplyStatus.REJECTED).order_by("-reply__decided_at", "-pk")
+    return qs.filter(NEEDS_REPLY).order_by("published_at", "pk")
+
+
+def business_tab_counts(*, provider) -> dict[str, int]:
+    """How many reviews are in each tab, in one query."""
+    published = Review.objects.filter(provider=provider, status=ReviewStatus.PUBLISHED)
+    return published.annotate(has_pending_edit=_pending_edit()).aggregate(
+        inbox=Count("pk", filter=NEEDS_REPLY),
+        pending=Count("pk", filter=Q(reply__status=ReplyStatus.PENDING) | Q(has_pending_edit=True)),
+        replied=Count("pk", filter=Q(reply__status=ReplyStatus.PUBLISHED)),
+        rejected=Count("pk", filter=Q(reply__status=ReplyStatus.REJECTED)),
+    )
+
+
+def awaiting_reply_counts(*, provider_ids) -> dict[int, int]:
+    """Reviews waiting for a reply, per provider, in one query (for the dashboard's list)."""
+    rows = (
+        Review.objects.filter(provider_id__in=provider_ids, status=ReviewStatus.PUBLISHED)
+        .filter(NEEDS_REPLY)
+        .values("provider_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {row["provider_id"]: row["n"] for row in rows}
+
+
+def provider_templates(*, provider) -> QuerySet[ResponseTemplate]:
+    return ResponseTemplate.objects.filter(provider=provider).order_by("name")
+
+
+def recent_reply_bodies(*, provider, exclude_review_id=None, limit: int = 10) -> list[str]:
+    """The business's latest submitted replies, to spot copy-and-paste answers."""
+    qs = Reply.objects.filter(
+        provider=provider, status__in=[ReplyStatus.PENDING, ReplyStatus.PUBLISHED]
+    )
+    if exclude_review_id:
+        qs = qs.exclude(review_id=exclude_review_id)
+    return list(qs.order_by("-submitted_at").values_list("body", flat=True)[:limit])
