@@ -179,9 +179,7 @@ class Reply(models.Model):
     responder_name = models.CharField(max_length=80)
     responder_title = models.CharField(max_length=80, blank=True)
     body = models.TextField(max_length=5000)
-    status = models.CharField(
-        max_length=10, choices=ReplyStatus.choices, default=ReplyStatus.DRAFT
-    )
+    status = models.CharField(max_length=10, choices=ReplyStatus.choices, default=ReplyStatus.DRAFT)
     flags = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # First submission: the business's response time runs from the review's publication to

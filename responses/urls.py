@@ -34,9 +34,7 @@ urlpatterns = [
     ),
     path("business/<slug:slug>/team/", team.team, name="team"),
     path("business/<slug:slug>/team/invite/", team.team_invite, name="team_invite"),
-    path(
-        "business/<slug:slug>/team/<int:membership_id>/", team.member_edit, name="member_edit"
-    ),
+    path("business/<slug:slug>/team/<int:membership_id>/", team.member_edit, name="member_edit"),
     path(
         "business/<slug:slug>/team/<int:membership_id>/remove/",
         team.member_remove,
@@ -49,9 +47,7 @@ urlpatterns = [
     ),
     path("business/join/<str:token>/", team.team_join, name="team_join"),
     path("business/<slug:slug>/settings/", team.settings_edit, name="settings"),
-    path(
-        "business/<slug:slug>/invitations/", invitations.invitation_list, name="invitations"
-    ),
+    path("business/<slug:slug>/invitations/", invitations.invitation_list, name="invitations"),
     # the customer's side of an invitation: the link in the email
     path("invite/<str:token>/", invitations.invitation_open, name="invitation_open"),
 ]
