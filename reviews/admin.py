@@ -41,7 +41,8 @@ from reviews.models import (
 REVIEW_REJECTION_REASONS = [
     (value, label)
     for value, label in RejectionReason.choices
-    if value not in (RejectionReason.LEGAL, RejectionReason.HARMFUL_OR_ILLEGAL)
+    if value
+    not in (RejectionReason.LEGAL, RejectionReason.HARMFUL_OR_ILLEGAL, RejectionReason.NOT_VERIFIED)
 ]
 
 

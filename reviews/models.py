@@ -394,6 +394,7 @@ class RejectionReason(models.TextChoices):
     NAMES_INDIVIDUAL = "names_individual", _("Names an individual")
     HARMFUL_OR_ILLEGAL = "harmful_or_illegal", _("Harmful or illegal")
     LEGAL = "legal", _("Unlawful (legal demand upheld)")
+    NOT_VERIFIED = "not_verified", _("Could not be verified")
     OTHER = "other", _("Other")
 
 

@@ -105,3 +105,51 @@ def publish(review, moderator=None):
     return review_moderate(
         review=review, moderator=moderator or ModeratorFactory(), decision="approve"
     )
+
+
+# --- responses: claims and teams ------------------------------------------------------------
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    """A team member written straight to the table (teams change through responses.services)."""
+
+    class Meta:
+        model = "responses.Membership"
+
+    provider = factory.SubFactory(ProviderFactory)
+    user = factory.SubFactory(UserFactory)
+    role = "responder"
+
+
+class ProviderClaimFactory(factory.django.DjangoModelFactory):
+    """A pending claim written straight to the table (use claim_submit to go through checks)."""
+
+    class Meta:
+        model = "responses.ProviderClaim"
+
+    provider = factory.SubFactory(ProviderFactory)
+    user = factory.SubFactory(UserFactory)
+    role_at_business = "Practice manager"
+    work_email = factory.Sequence(lambda n: f"manager{n}@practice.example")
+    evidence = "Named on the staff page of the practice website, and on the CQC register."
+
+
+class TeamInvitationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "responses.TeamInvitation"
+
+    provider = factory.SubFactory(ProviderFactory)
+    email = factory.Sequence(lambda n: f"colleague{n}@example.com")
+    role = "responder"
+    expires_at = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(days=14))
+
+
+class InvitationFactory(factory.django.DjangoModelFactory):
+    """A customer invitation written straight to the table (invitations_send also emails)."""
+
+    class Meta:
+        model = "reviews.Invitation"
+
+    provider = factory.SubFactory(ProviderFactory)
+    email = factory.Sequence(lambda n: f"customer{n}@example.com")
+    expires_at = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(days=30))
