@@ -111,11 +111,16 @@ def review_detail(request, pk):
 # Set by responses' invitation link (/invite/<token>/); kept in the session so that it
 # survives signing up or in on the way to the review form.
 INVITATION_SESSION_KEY = "review_invitation_token"
-INVITATION_LOST = _("%(reason)s Your review will not be labelled Invited.")
-INVITATION_LOST_ON_SUBMIT = _(
-    "%(reason)s Your review has not been sent yet: check it and submit it again, and it will "
-    "be published without the Invited label."
-)
+
+
+def _invitation_lost(error: ValidationError, *, submitting: bool) -> str:
+    reason = " ".join(error.messages)
+    if submitting:
+        return _(
+            "%(reason)s Your review has not been sent yet: check it and submit it again, and it "
+            "will be published without the Invited label."
+        ) % {"reason": reason}
+    return _("%(reason)s Your review will not be labelled Invited.") % {"reason": reason}
 
 
 def _session_invitation(request, provider):
@@ -130,8 +135,7 @@ def _session_invitation(request, provider):
         if error.code == INVITATION_OTHER_PROVIDER:  # kept for the business it is for
             return None, False
         request.session.pop(INVITATION_SESSION_KEY, None)
-        template = INVITATION_LOST_ON_SUBMIT if request.method == "POST" else INVITATION_LOST
-        messages.warning(request, template % {"reason": " ".join(error.messages)})
+        messages.warning(request, _invitation_lost(error, submitting=request.method == "POST"))
         return None, True
 
 
@@ -154,12 +158,11 @@ def review_create(request, slug):
             if invitation is not None and is_invitation_error(error):  # spent meanwhile
                 request.session.pop(INVITATION_SESSION_KEY, None)
                 invitation = None
-                error = ValidationError(
-                    INVITATION_LOST_ON_SUBMIT % {"reason": " ".join(error.messages)}
-                )
+                error = ValidationError(_invitation_lost(error, submitting=True))
             form.add_service_error(error)
         else:
-            request.session.pop(INVITATION_SESSION_KEY, None) if invitation else None
+            if invitation is not None:
+                request.session.pop(INVITATION_SESSION_KEY, None)
             return redirect("reviews:review_submitted", pk=review.pk)
     return render(
         request,

@@ -93,7 +93,11 @@ def reply_draft(*, review: Review, actor: User, body: str) -> Reply:
 def reply_submit(*, review: Review, actor: User, body: str) -> Reply:
     """Send the reply to the moderators; it is published once a person has checked it."""
     reply = reply_draft(review=review, actor=actor, body=body)
-    reply = Reply.objects.select_for_update().select_related("review__author").get(pk=reply.pk)
+    reply = (
+        Reply.objects.select_for_update(of=("self",))
+        .select_related("review__author")
+        .get(pk=reply.pk)
+    )
     now = timezone.now()
     reviewer = reply.review.author
     reply.flags = reply_flags(
@@ -111,7 +115,7 @@ def reply_revise(*, reply: Reply, actor: User, body: str) -> ReplyRevision | Rep
     """Edit a reply: a published one gets a pending revision (its text stays up until the edit
     is approved); a pending one is changed in place and keeps its place in the queue."""
     reply = (
-        Reply.objects.select_for_update()
+        Reply.objects.select_for_update(of=("self",))
         .select_related("review__author", "review__provider")
         .get(pk=reply.pk)
     )
@@ -138,7 +142,11 @@ def reply_revise(*, reply: Reply, actor: User, body: str) -> ReplyRevision | Rep
 @transaction.atomic
 def reply_withdraw(*, reply: Reply, actor: User) -> Reply:
     """Take a reply down (or out of the queue). The business can write a new one later."""
-    reply = Reply.objects.select_for_update().select_related("review__provider").get(pk=reply.pk)
+    reply = (
+        Reply.objects.select_for_update(of=("self",))
+        .select_related("review__provider")
+        .get(pk=reply.pk)
+    )
     _replying_member(actor=actor, review=reply.review)
     if reply.status not in (ReplyStatus.PENDING, ReplyStatus.PUBLISHED):
         raise ValidationError(_("This reply is not published or waiting."))

@@ -5,7 +5,7 @@ import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -13,6 +13,7 @@ from reviews import checks
 from reviews.models import (
     LIVE_STATUSES,
     RATING_VALUES,
+    Invitation,
     Provider,
     Review,
     ReviewRevision,
@@ -121,6 +122,70 @@ DUPLICATE_REVIEW_MESSAGE = _(
 )
 
 
+# --- invitations ---------------------------------------------------------------------------
+# Each refusal carries its own code, so that callers can tell "this link is not for this
+# business" (keep it for the right one) from "this link is spent" (drop it).
+INVITATION_UNKNOWN = "invitation_unknown"
+INVITATION_OTHER_PROVIDER = "invitation_other_provider"
+INVITATION_USED = "invitation_used"
+INVITATION_EXPIRED = "invitation_expired"
+INVITATION_PROVIDER_GONE = "invitation_provider_gone"
+INVITATION_ERROR_CODES = frozenset(
+    {
+        INVITATION_UNKNOWN,
+        INVITATION_OTHER_PROVIDER,
+        INVITATION_USED,
+        INVITATION_EXPIRED,
+        INVITATION_PROVIDER_GONE,
+    }
+)
+
+
+def invitation_ensure_usable(
+    *, invitation: Invitation, provider: Provider | None = None, now: dt.datetime | None = None
+) -> Invitation:
+    """The invitation if a review of `provider` (by default its own) may be written through it
+    now; a ValidationError with the reason otherwise."""
+    provider = provider or invitation.provider
+    if invitation.provider_id != provider.pk:
+        raise ValidationError(
+            _("This invitation is for another business."), code=INVITATION_OTHER_PROVIDER
+        )
+    if invitation.used_at is not None:
+        raise ValidationError(_("This invitation has already been used."), code=INVITATION_USED)
+    if invitation.expires_at <= (now or timezone.now()):
+        raise ValidationError(
+            _("This invitation expired on %(date)s.")
+            % {"date": formats.date_format(timezone.localtime(invitation.expires_at), "j F Y")},
+            code=INVITATION_EXPIRED,
+        )
+    if not provider.is_active:
+        raise ValidationError(
+            _("This business is no longer listed on Heard."), code=INVITATION_PROVIDER_GONE
+        )
+    return invitation
+
+
+def invitation_get_usable(*, token: str, provider: Provider | None = None) -> Invitation:
+    """The invitation with this token, checked as `invitation_ensure_usable` does."""
+    invitation = (
+        Invitation.objects.select_related("provider__category").filter(token=token).first()
+        if token
+        else None
+    )
+    if invitation is None:
+        raise ValidationError(
+            _("This invitation link is not valid. Check that you copied the whole link."),
+            code=INVITATION_UNKNOWN,
+        )
+    return invitation_ensure_usable(invitation=invitation, provider=provider)
+
+
+def is_invitation_error(error: ValidationError) -> bool:
+    """Whether a refusal from `review_submit` was about the invitation (not the review)."""
+    return any(e.code in INVITATION_ERROR_CODES for e in getattr(error, "error_list", []))
+
+
 # --- submitting and editing -----------------------------------------------------------------
 @transaction.atomic
 def review_submit(
@@ -135,8 +200,13 @@ def review_submit(
     would_recommend: bool | None = None,
     wants_resolution: bool = False,
     source: str = ReviewSource.ORGANIC,
+    invitation: Invitation | None = None,
 ) -> Review:
-    """A customer submits a review; it waits for moderation (never published here)."""
+    """A customer submits a review; it waits for moderation (never published here).
+
+    Written through an `invitation` (for this provider, unused, unexpired), the review is
+    labelled Invited and the invitation is spent in the same transaction.
+    """
     if not provider.is_active:
         raise ValidationError(_("This provider is no longer listed."))
     content = _clean_content(
@@ -148,7 +218,20 @@ def review_submit(
         aspects=aspects,
         would_recommend=would_recommend,
     )
+    # Members speak for the business in replies; they may not rate it (conflict of interest).
+    if provider.memberships.filter(user=author).exists():
+        raise ValidationError(
+            _("You are a member of this business's team, so you cannot review it.")
+        )
     _lock_author(author)
+    if invitation is not None:
+        # Locked and read again: of two submissions through one link, the second waits here
+        # and then finds it used.
+        locked = Invitation.objects.select_for_update().filter(pk=invitation.pk).first()
+        if locked is None:
+            raise ValidationError(_("This invitation no longer exists."), code=INVITATION_UNKNOWN)
+        invitation = invitation_ensure_usable(invitation=locked, provider=provider)
+        source = ReviewSource.INVITED
     if _has_other_live_review(author=author, provider=provider):
         raise ValidationError(DUPLICATE_REVIEW_MESSAGE)
     now = timezone.now()
@@ -169,6 +252,10 @@ def review_submit(
             )
     except IntegrityError as error:  # the database's own one-live-review rule (PostgreSQL)
         raise ValidationError(DUPLICATE_REVIEW_MESSAGE) from error
+    if invitation is not None:
+        invitation.used_at = now
+        invitation.review = review
+        invitation.save(update_fields=["used_at", "review"])
     return review
 
 

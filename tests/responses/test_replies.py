@@ -415,3 +415,20 @@ def test_template_save_requires_a_role_and_text(provider):
     owner = member(provider, role=Role.OWNER)
     with pytest.raises(ValidationError):
         response_template_save(provider=provider, actor=owner, name="", body="")
+
+
+def test_team_members_cannot_review_their_own_business(provider):
+    from reviews.services import review_submit, visit_month_bounds
+
+    owner = member(provider, role=Role.OWNER)
+    with pytest.raises(ValidationError) as error:
+        review_submit(
+            author=owner,
+            provider=provider,
+            rating=5,
+            title="Best practice in town",
+            body="Honestly the best practice in town, everyone should come here.",
+            visit_month=visit_month_bounds()[1],
+        )
+    assert "cannot review it" in str(error.value)
+    assert not Review.objects.exists()
