@@ -128,15 +128,24 @@ def provider_stats_compute(*, provider_ids=None) -> dict[int, dict]:
 
 
 @transaction.atomic
-def provider_stats_recompute(*, provider_ids=None, batch_size: int = 2000) -> int:
-    """Overwrite stored figures with a from-scratch computation; returns providers changed."""
-    figures = provider_stats_compute(provider_ids=provider_ids)
+def provider_stats_recompute(*, provider_ids=None, batch_size: int = 100) -> int:
+    """Overwrite stored figures with a from-scratch computation; returns providers changed.
+
+    The providers are locked before counting, so a review published meanwhile waits for this
+    transaction instead of being overwritten by figures counted without it.
+    """
+    locked = Provider.objects.select_for_update().order_by("pk")
+    if provider_ids is not None:
+        locked = locked.filter(pk__in=provider_ids)
+    providers = list(locked)
+    figures = provider_stats_compute(provider_ids=[p.pk for p in providers])
     changed = []
-    for provider in Provider.objects.filter(pk__in=figures.keys()).select_for_update():
+    for provider in providers:
         new = figures[provider.pk]
         if any(getattr(provider, f) != new[f] for f in STAT_FIELDS):
             for field in STAT_FIELDS:
                 setattr(provider, field, new[field])
             changed.append(provider)
+    # Small batches: bulk_update's CASE expressions grow quadratically slower with batch size.
     Provider.objects.bulk_update(changed, STAT_FIELDS, batch_size=batch_size)
     return len(changed)
