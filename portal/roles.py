@@ -26,6 +26,9 @@ MODERATOR_PERMISSIONS = [
     ("responses", "view_providerclaim"),
     ("responses", "view_membership"),
     ("responses", "view_businessevent"),
+    ("responses", "view_escalatedticket"),
+    ("responses", "view_ticket"),
+    ("responses", "view_ticketevent"),
 ]
 
 

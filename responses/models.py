@@ -298,3 +298,162 @@ class PendingClaim(ProviderClaim):
         proxy = True
         verbose_name = "pending claim"
         verbose_name_plural = "queue: provider claims waiting"
+
+
+# --- Complaint tickets ----------------------------------------------------------------------
+class TicketStatus(models.TextChoices):
+    NEW = "new", _("New")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    IN_PROGRESS = "in_progress", _("In progress")
+    AWAITING_CUSTOMER = "awaiting_customer", _("Waiting for the customer")
+    RESOLVED = "resolved", _("Resolution proposed")
+    CLOSED = "closed", _("Closed")
+    ESCALATED = "escalated", _("Escalated to Heard staff")
+
+
+OPEN_TICKET_STATUSES = (
+    TicketStatus.NEW,
+    TicketStatus.ACKNOWLEDGED,
+    TicketStatus.IN_PROGRESS,
+    TicketStatus.AWAITING_CUSTOMER,
+    TicketStatus.RESOLVED,
+    TicketStatus.ESCALATED,
+)
+
+
+class TicketSource(models.TextChoices):
+    LOW_RATING = "low_rating", _("A review of 1 or 2 stars")
+    RESOLUTION_REQUESTED = "resolution_requested", _("The reviewer asked for it to be resolved")
+    PRIVATE = "private", _("A private complaint")
+
+
+class PutRight(models.TextChoices):
+    YES = "yes", _("Yes")
+    PARTLY = "partly", _("Partly")
+    NO = "no", _("No")
+
+
+class Ticket(models.Model):
+    """A complaint, tracked from the moment it is made until it is put right (or closed)."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="tickets")
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="tickets"
+    )
+    review = models.OneToOneField(
+        Review, on_delete=models.SET_NULL, null=True, blank=True, related_name="ticket"
+    )
+    source = models.CharField(max_length=24, choices=TicketSource.choices)
+    subject = models.CharField(max_length=160)
+    status = models.CharField(max_length=20, choices=TicketStatus.choices, default=TicketStatus.NEW)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+    )
+    created_at = models.DateTimeField()
+    first_response_due = models.DateTimeField()
+    resolution_due = models.DateTimeField()
+    first_responded_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)  # the latest proposed resolution
+    closed_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    resolution_rejected_at = models.DateTimeField(null=True, blank=True)
+    resolution_summary = models.TextField(blank=True)
+    # Did the customer confirm the resolution (closed by them), or did it close by itself?
+    confirmed_by_customer = models.BooleanField(default=False)
+    put_right = models.CharField(max_length=8, choices=PutRight.choices, blank=True)
+    # Public statement of a change the business made because of this complaint.
+    change_made = models.TextField(blank=True)
+    change_made_at = models.DateTimeField(null=True, blank=True)
+    # Markers that make check_sla idempotent: each is set once, with its event.
+    holding_sent_at = models.DateTimeField(null=True, blank=True)
+    first_response_breached_at = models.DateTimeField(null=True, blank=True)
+    resolution_breached_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["provider", "status", "first_response_due"], name="ticket_queue_idx"
+            ),
+            models.Index(fields=["customer", "-created_at"], name="ticket_customer_idx"),
+            models.Index(fields=["status", "escalated_at"], name="ticket_escalated_idx"),
+            models.Index(fields=["provider", "-change_made_at"], name="ticket_change_idx"),
+        ]
+
+    def __str__(self):
+        return f"Ticket {self.pk}: {self.subject}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != TicketStatus.CLOSED
+
+    @property
+    def public_outcome(self) -> str:
+        """What the public sees on the review (no private detail, ever)."""
+        if self.status == TicketStatus.CLOSED and self.confirmed_by_customer:
+            return str(_("Resolved — confirmed by the reviewer"))
+        if self.put_right == PutRight.NO or (
+            self.resolution_rejected_at and self.status != TicketStatus.RESOLVED
+        ):
+            return str(_("Not resolved"))
+        if self.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+            return str(_("The business says this is resolved"))
+        return str(_("Complaint in progress"))
+
+
+class EventKind(models.TextChoices):
+    OPENED = "opened", _("Opened")
+    STATUS = "status", _("Status changed")
+    MESSAGE = "message", _("Message")
+    NOTE = "note", _("Internal note")
+    ASSIGNMENT = "assignment", _("Assigned")
+    CHANGE_MADE = "change_made", _("Change made")
+    BREACH = "breach", _("Deadline missed")
+    HOLDING = "holding", _("Automatic acknowledgement")
+    REMINDER = "reminder", _("Reminder sent")
+    PUT_RIGHT = "put_right", _("Was this put right?")
+
+
+class ActorRole(models.TextChoices):
+    CUSTOMER = "customer", _("Customer")
+    MEMBER = "member", _("Business")
+    STAFF = "staff", _("Heard staff")
+    SYSTEM = "system", _("Automatic")
+
+
+class TicketEvent(AppendOnlyModel):
+    """Everything that happens to a ticket, in order; never updated or deleted."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_role = models.CharField(max_length=10, choices=ActorRole.choices)
+    kind = models.CharField(max_length=12, choices=EventKind.choices)
+    from_status = models.CharField(max_length=20, choices=TicketStatus.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=TicketStatus.choices, blank=True)
+    body = models.TextField(blank=True)
+    # Internal notes are visible to the business (and staff) only, never to the customer.
+    internal = models.BooleanField(default=False)
+    # What a BREACH or REMINDER event is about ("first_response", "resolution").
+    subject = models.CharField(max_length=20, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="ticket_event_idx")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} on ticket {self.ticket_id}"
+
+
+class EscalatedTicket(Ticket):
+    class Meta:
+        proxy = True
+        verbose_name = "escalated ticket"
+        verbose_name_plural = "queue: escalated tickets"

@@ -4,11 +4,16 @@ views get that provider from responses.access first)."""
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from responses.models import (
+    CAN_REPLY,
+    ActorRole,
+    Membership,
     Reply,
     ReplyRevision,
     ReplyRevisionStatus,
     ReplyStatus,
     ResponseTemplate,
+    Ticket,
+    TicketEvent,
 )
 from reviews.models import Review, ReviewStatus
 
@@ -84,3 +89,33 @@ def recent_reply_bodies(*, provider, exclude_review_id=None, limit: int = 10) ->
     if exclude_review_id:
         qs = qs.exclude(review_id=exclude_review_id)
     return list(qs.order_by("-submitted_at").values_list("body", flat=True)[:limit])
+
+
+# --- tickets ---------------------------------------------------------------------------------
+def ticket_list_visible_to(*, user) -> QuerySet[Ticket]:
+    """Tickets the user may see: their own complaints, and those of the businesses they are a
+    member of. Everything else is a 404 for them (staff work in the admin)."""
+    if not user.is_authenticated:
+        return Ticket.objects.none()
+    member_of = Membership.objects.filter(user=user, role__in=CAN_REPLY).values("provider_id")
+    return Ticket.objects.filter(Q(customer=user) | Q(provider_id__in=member_of)).select_related(
+        "provider", "customer", "assignee", "review"
+    )
+
+
+def ticket_events_for(*, ticket: Ticket, role: str) -> QuerySet[TicketEvent]:
+    """The ticket's history as this participant may see it: customers never see internal
+    notes or the business's deadline bookkeeping."""
+    events = ticket.events.select_related("actor").order_by("created_at", "pk")
+    if role == ActorRole.CUSTOMER:
+        events = events.filter(internal=False)
+    return events
+
+
+def provider_changes_made(*, provider, limit: int = 10) -> QuerySet[Ticket]:
+    """'You said, we did': the changes the business made because of complaints, newest first."""
+    return (
+        Ticket.objects.filter(provider=provider, change_made_at__isnull=False)
+        .select_related("review")
+        .order_by("-change_made_at")[:limit]
+    )

@@ -256,6 +256,20 @@ def review_submit(
         invitation.used_at = now
         invitation.review = review
         invitation.save(update_fields=["used_at", "review"])
+    # A complaint becomes a ticket in this same transaction (a 1–2 star review, or one whose
+    # author asked for a resolution). Imported here because responses builds on reviews.
+    from responses.services.tickets import ticket_open, ticket_source_for_review
+
+    complaint = ticket_source_for_review(review)
+    if complaint:
+        ticket_open(
+            provider=provider,
+            customer=author,
+            source=complaint,
+            subject=review.title,
+            message=review.body,
+            review=review,
+        )
     return review
 
 
