@@ -55,6 +55,9 @@ seed: $(VENV)/.runtime ## Load demo data (idempotent)
 worker: $(VENV)/.runtime ## Run the task worker (TASKS_BACKEND=database)
 	TASKS_BACKEND=database $(MANAGE) db_worker
 
+check-sla: $(VENV)/.runtime ## Record missed complaint deadlines, send reminders (run every minute)
+	$(MANAGE) check_sla
+
 # --- quality -----------------------------------------------------------------------------
 lint: $(VENV)/.dev ## ruff check and format check
 	$(VENV)/bin/ruff check .
