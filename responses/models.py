@@ -336,7 +336,7 @@ class PutRight(models.TextChoices):
 class Ticket(models.Model):
     """A complaint, tracked from the moment it is made until it is put right (or closed)."""
 
-    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="tickets")
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="tickets")
     customer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="tickets"
     )
@@ -395,11 +395,11 @@ class Ticket(models.Model):
     @property
     def public_outcome(self) -> str:
         """What the public sees on the review (no private detail, ever)."""
+        if self.put_right == PutRight.NO:
+            return str(_("Not resolved"))
         if self.status == TicketStatus.CLOSED and self.confirmed_by_customer:
             return str(_("Resolved — confirmed by the reviewer"))
-        if self.put_right == PutRight.NO or (
-            self.resolution_rejected_at and self.status != TicketStatus.RESOLVED
-        ):
+        if self.resolution_rejected_at and self.status != TicketStatus.RESOLVED:
             return str(_("Not resolved"))
         if self.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
             return str(_("The business says this is resolved"))
@@ -429,7 +429,9 @@ class ActorRole(models.TextChoices):
 class TicketEvent(AppendOnlyModel):
     """Everything that happens to a ticket, in order; never updated or deleted."""
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    # PROTECT: a ticket (and so its provider) cannot be deleted with its history; history is
+    # kept, and erasure de-identifies instead.
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="events")
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -97,7 +97,9 @@ def ticket_list_visible_to(*, user) -> QuerySet[Ticket]:
     member of. Everything else is a 404 for them (staff work in the admin)."""
     if not user.is_authenticated:
         return Ticket.objects.none()
-    member_of = Membership.objects.filter(user=user, role__in=CAN_REPLY).values("provider_id")
+    member_of = Membership.objects.filter(
+        user=user, role__in=CAN_REPLY, provider__is_active=True
+    ).values("provider_id")
     return Ticket.objects.filter(Q(customer=user) | Q(provider_id__in=member_of)).select_related(
         "provider", "customer", "assignee", "review"
     )

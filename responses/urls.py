@@ -1,6 +1,6 @@
 from django.urls import path
 
-from responses.views import claims, dashboard, invitations, replies, team
+from responses.views import claims, dashboard, invitations, replies, team, tickets
 
 app_name = "responses"
 
@@ -50,4 +50,10 @@ urlpatterns = [
     path("business/<slug:slug>/invitations/", invitations.invitation_list, name="invitations"),
     # the customer's side of an invitation: the link in the email
     path("invite/<str:token>/", invitations.invitation_open, name="invitation_open"),
+    # complaint tickets: the ticket page (customer or member), the customer's list, the
+    # business's queue, and the private complaint form on the provider page
+    path("tickets/<int:pk>/", tickets.ticket_detail, name="ticket_detail"),
+    path("accounts/tickets/", tickets.my_tickets, name="my_tickets"),
+    path("business/<slug:slug>/tickets/", tickets.ticket_queue, name="ticket_queue"),
+    path("providers/<slug:slug>/complain/", tickets.complaint_create, name="complaint_create"),
 ]

@@ -137,7 +137,7 @@ def review_list_public(
     """A provider's published reviews, each with its author, in one query."""
     # The business's reply (responses.Reply, a reverse one-to-one) comes in the same query.
     qs = Review.objects.filter(provider=provider, status=ReviewStatus.PUBLISHED).select_related(
-        "author", "reply"
+        "author", "reply", "ticket"
     )
     if rating in (1, 2, 3, 4, 5):
         qs = qs.filter(rating=rating)
@@ -150,7 +150,9 @@ def review_get_visible(*, pk: int, user=None) -> Review:
     if user is not None and user.is_authenticated:
         visible |= Q(author=user)
     return get_object_or_404(
-        Review.objects.filter(visible).select_related("author", "provider__category", "reply"),
+        Review.objects.filter(visible).select_related(
+            "author", "provider__category", "reply", "ticket"
+        ),
         pk=pk,
     )
 

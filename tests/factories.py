@@ -153,3 +153,24 @@ class InvitationFactory(factory.django.DjangoModelFactory):
     provider = factory.SubFactory(ProviderFactory)
     email = factory.Sequence(lambda n: f"customer{n}@example.com")
     expires_at = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(days=30))
+
+
+# --- responses: complaint tickets -----------------------------------------------------------
+
+
+class TicketFactory(factory.django.DjangoModelFactory):
+    """A ticket written straight to the table, for test setup only: real tickets open through
+    ticket_open and move through ticket_transition. Deadlines follow created_at as the
+    defaults would (48 hours, 14 days)."""
+
+    class Meta:
+        model = "responses.Ticket"
+
+    provider = factory.SubFactory(ProviderFactory)
+    customer = factory.SubFactory(UserFactory)
+    source = "private"
+    subject = factory.Sequence(lambda n: f"Complaint {n}")
+    status = "new"
+    created_at = factory.LazyFunction(timezone.now)
+    first_response_due = factory.LazyAttribute(lambda t: t.created_at + dt.timedelta(hours=48))
+    resolution_due = factory.LazyAttribute(lambda t: t.created_at + dt.timedelta(days=14))

@@ -3,6 +3,7 @@ only through the transition table, every step an append-only TicketEvent in the 
 transaction, notifications queued after commit, deadlines watched by `sla_check`."""
 
 import datetime as dt
+import logging
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -11,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from portal.emails import email_send
+from responses.checks import ReplyFlag, reply_flags
 from responses.models import (
     CAN_REPLY,
     DEFAULT_REPLY_TARGET_HOURS,
@@ -27,12 +29,17 @@ from responses.models import (
     TicketStatus,
 )
 from responses.transitions import OPEN_FOR_WORK, TRANSITIONS, guard_allows
+from reviews.checks import Flag
 from reviews.models import Provider, Review
 
+logger = logging.getLogger("heard.tickets")
+
 MESSAGE_MAX = 5000
+MAX_OPEN_PRIVATE_COMPLAINTS = 3
 HOLDING_AFTER = dt.timedelta(hours=2)
 ESCALATE_AFTER_FIRST_RESPONSE_DUE = dt.timedelta(hours=24)
 AUTO_CLOSE_AFTER = dt.timedelta(days=14)
+REMIND_BEFORE = dt.timedelta(hours=4)
 MODERATE_PERMISSION = "reviews.moderate_content"
 
 
@@ -92,23 +99,32 @@ def _clean_text(text: str, field: str = "body") -> str:
 
 
 # --- notifications --------------------------------------------------------------------------
-def _business_addresses(ticket: Ticket) -> list[str]:
-    """The assignee, or failing that the owners and managers."""
+def _business_addresses(ticket: Ticket, *, owners_too: bool = False) -> list[str]:
+    """The assignee, or failing that the owners and managers; both when `owners_too`
+    (a missed deadline is the owners' business even on an assigned ticket)."""
+    addresses = []
     if ticket.assignee_id and ticket.assignee.email:
-        return [ticket.assignee.email]
-    return list(
-        Membership.objects.filter(
+        addresses.append(ticket.assignee.email)
+    if owners_too or not addresses:
+        addresses += Membership.objects.filter(
             provider_id=ticket.provider_id, role__in=[Role.OWNER, Role.MANAGER]
         ).values_list("user__email", flat=True)
-    )
+    return list(dict.fromkeys(a for a in addresses if a))
 
 
-def _notify(ticket: Ticket, event: TicketEvent, *, to_customer: bool, to_business: bool):
+def _notify(
+    ticket: Ticket,
+    event: TicketEvent,
+    *,
+    to_customer: bool,
+    to_business: bool,
+    owners_too: bool = False,
+):
     context = {"ticket": ticket, "event": event}
     if to_customer and ticket.customer_id and ticket.customer.email:
         email_send(template="ticket_update_customer", to=[ticket.customer.email], context=context)
     if to_business:
-        addresses = _business_addresses(ticket)
+        addresses = _business_addresses(ticket, owners_too=owners_too)
         if addresses:
             email_send(template="ticket_update_business", to=addresses, context=context)
 
@@ -187,6 +203,13 @@ def complaint_submit(*, provider: Provider, customer: User, subject: str, messag
     subject = (subject or "").strip()
     if not subject:
         raise ValidationError({"subject": [_("Give your complaint a short title.")]})
+    still_open = Ticket.objects.filter(
+        provider=provider, customer=customer, source=TicketSource.PRIVATE
+    ).exclude(status=TicketStatus.CLOSED)
+    if still_open.count() >= MAX_OPEN_PRIVATE_COMPLAINTS:
+        raise ValidationError(
+            _("You already have open complaints with this business; add to one of those.")
+        )
     return ticket_open(
         provider=provider,
         customer=customer,
@@ -285,7 +308,7 @@ def ticket_message(
 @transaction.atomic
 def ticket_assign(*, ticket: Ticket, actor: User, assignee: User | None) -> Ticket:
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
-    _require_role(actor, ticket, {ActorRole.MEMBER, ActorRole.STAFF})
+    role = _require_role(actor, ticket, {ActorRole.MEMBER, ActorRole.STAFF})
     if (
         assignee is not None
         and not Membership.objects.filter(provider_id=ticket.provider_id, user=assignee).exists()
@@ -296,7 +319,7 @@ def ticket_assign(*, ticket: Ticket, actor: User, assignee: User | None) -> Tick
     _event(
         ticket,
         actor=actor,
-        role=ActorRole.MEMBER,
+        role=role,
         kind=EventKind.ASSIGNMENT,
         body=assignee.display_name if assignee else _("Unassigned"),
         internal=True,
@@ -310,6 +333,20 @@ def ticket_record_change(*, ticket: Ticket, actor: User, text: str) -> Ticket:
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
     _require_role(actor, ticket, {ActorRole.MEMBER})
     text = _clean_text(text, "change_made")
+    # It is published at once, so it must not carry what a public reply may not: personal
+    # details, links, names. Say so rather than publish it.
+    reviewer = ticket.customer.display_name if ticket.customer_id else ""
+    flags = reply_flags(body=text, reviewer_name=reviewer)
+    if flags:
+        labels = {**Flag.LABELS, **ReplyFlag.LABELS}
+        raise ValidationError(
+            {
+                "change_made": [
+                    _("This is shown publicly, so please remove: %(what)s.")
+                    % {"what": ", ".join(labels.get(f, f).lower() for f in flags)}
+                ]
+            }
+        )
     ticket.change_made = text
     ticket.change_made_at = timezone.now()
     ticket.save(update_fields=["change_made", "change_made_at", "updated_at"])
@@ -348,6 +385,7 @@ def sla_check(*, now=None) -> dict[str, int]:
     now = now or timezone.now()
     done = {
         "holding": 0,
+        "reminders": 0,
         "first_response_breach": 0,
         "resolution_breach": 0,
         "escalated": 0,
@@ -359,6 +397,12 @@ def sla_check(*, now=None) -> dict[str, int]:
         status=TicketStatus.NEW, holding_sent_at__isnull=True, created_at__lte=now - HOLDING_AFTER
     ).values_list("pk", flat=True):
         done["holding"] += _sla_step(pk, now, _send_holding)
+    for pk in (
+        waiting.filter(first_response_due__gte=now, first_response_due__lte=now + REMIND_BEFORE)
+        .exclude(events__kind=EventKind.REMINDER)
+        .values_list("pk", flat=True)
+    ):
+        done["reminders"] += _sla_step(pk, now, _remind)
     for pk in waiting.filter(
         first_response_breached_at__isnull=True, first_response_due__lt=now
     ).values_list("pk", flat=True):
@@ -368,7 +412,7 @@ def sla_check(*, now=None) -> dict[str, int]:
     ).values_list("pk", flat=True):
         done["resolution_breach"] += _sla_step(pk, now, _breach_resolution)
     for pk in waiting.filter(
-        first_response_due__lt=now - ESCALATE_AFTER_FIRST_RESPONSE_DUE
+        escalated_at__isnull=True, first_response_due__lt=now - ESCALATE_AFTER_FIRST_RESPONSE_DUE
     ).values_list("pk", flat=True):
         done["escalated"] += _sla_step(pk, now, _escalate)
     for pk in Ticket.objects.filter(
@@ -378,10 +422,36 @@ def sla_check(*, now=None) -> dict[str, int]:
     return done
 
 
-@transaction.atomic
 def _sla_step(pk: int, now, step) -> int:
-    ticket = Ticket.objects.select_for_update().get(pk=pk)
-    return 1 if step(ticket, now) else 0
+    """One step for one ticket in its own transaction; a failure is logged and the run goes
+    on, so one broken ticket cannot stop every other deadline being watched."""
+    try:
+        with transaction.atomic():
+            ticket = Ticket.objects.select_for_update().get(pk=pk)
+            return 1 if step(ticket, now) else 0
+    except Exception:
+        logger.exception("check_sla: %s failed for ticket %s", step.__name__, pk)
+        return 0
+
+
+def _remind(ticket: Ticket, now) -> bool:
+    """Tell the business, once, that a first response is due within REMIND_BEFORE."""
+    if ticket.first_responded_at or ticket.status not in OPEN_FOR_WORK:
+        return False
+    if ticket.events.filter(kind=EventKind.REMINDER, subject="first_response").exists():
+        return False
+    event = _event(
+        ticket,
+        actor=None,
+        role=ActorRole.SYSTEM,
+        kind=EventKind.REMINDER,
+        subject="first_response",
+        internal=True,
+        body=_("Reminder: the first response to this complaint is due by %(due)s.")
+        % {"due": formats.date_format(timezone.localtime(ticket.first_response_due), "j F Y, H:i")},
+    )
+    _notify(ticket, event, to_customer=False, to_business=True, owners_too=True)
+    return True
 
 
 def _send_holding(ticket: Ticket, now) -> bool:
@@ -422,7 +492,7 @@ def _breach(ticket: Ticket, now, *, field: str, subject: str) -> bool:
         body=_("The %(deadline)s deadline has passed.")
         % {"deadline": _("first response") if subject == "first_response" else _("resolution")},
     )
-    _notify(ticket, event, to_customer=False, to_business=True)
+    _notify(ticket, event, to_customer=False, to_business=True, owners_too=True)
     return True
 
 
@@ -439,7 +509,9 @@ def _breach_resolution(ticket: Ticket, now) -> bool:
 
 
 def _escalate(ticket: Ticket, now) -> bool:
-    if ticket.first_responded_at or ticket.status not in OPEN_FOR_WORK:
+    # Once staff have had it (and perhaps returned it to the business), it is not escalated
+    # again automatically; the customer can still ask.
+    if ticket.first_responded_at or ticket.escalated_at or ticket.status not in OPEN_FOR_WORK:
         return False
     ticket_transition(
         ticket=ticket,
@@ -453,6 +525,11 @@ def _escalate(ticket: Ticket, now) -> bool:
 
 def _auto_close(ticket: Ticket, now) -> bool:
     if ticket.status != TicketStatus.RESOLVED or ticket.resolved_at > now - AUTO_CLOSE_AFTER:
+        return False
+    # A customer who answered in words rather than with the button has not gone quiet.
+    if ticket.events.filter(
+        actor_role=ActorRole.CUSTOMER, kind=EventKind.MESSAGE, created_at__gt=ticket.resolved_at
+    ).exists():
         return False
     ticket_transition(
         ticket=ticket,

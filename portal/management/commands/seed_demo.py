@@ -25,6 +25,7 @@ from faker import Faker
 
 from accounts.models import User
 from portal import demo_data
+from portal.demo_business import seed_business
 from portal.progress import Progress
 from portal.roles import moderators_group
 from reviews.checks import text_flags
@@ -121,6 +122,7 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS("Demo logins (email / password):"))
             for email, _name, password, role, *_ in DEMO_USERS:
                 self.stdout.write(f"  {role:<16} {email:<24} {password}")
+        seed_business(rng=random.Random(f"{seed}:biz"), moderator=moderator, stdout=self.stdout)
 
     @transaction.atomic
     def _demo_users(self) -> tuple[User, User]:
