@@ -244,3 +244,18 @@ class ModerationQueueAdmin(admin.ModelAdmin):
         return format_html(
             '<time datetime="{}">{}</time>', value.isoformat(), timesince(value, timezone.now())
         )
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Look, never touch: audit trails and records that only services may change."""
+
+    actions = None
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -15,6 +15,7 @@ from portal.csvexport import stream_csv
 from portal.moderation import (
     ModerationQueueAdmin,
     Queue,
+    ReadOnlyAdmin,
     flag_badges,
     highlight,
     register_queue,
@@ -266,7 +267,7 @@ class ReviewAdmin(ReviewContentMixin, ModerationQueueAdmin):
 
 # --- the decision log: read-only for everyone, exportable -------------------------------------
 @admin.register(ModerationDecision)
-class ModerationDecisionAdmin(admin.ModelAdmin):
+class ModerationDecisionAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "moderator", "decision", "reason", "target_label", "note"]
     list_filter = ["decision", "reason", "moderator", "created_at", "content_type"]
     search_fields = ["note", "moderator__email", "review__title"]
@@ -275,15 +276,6 @@ class ModerationDecisionAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in ModerationDecision._meta.fields]
     change_list_template = "admin/reviews/moderationdecision/change_list.html"
     actions = None
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Concerning")
     def target_label(self, obj):

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from django.contrib import admin
 from django.utils.html import format_html
 
-from portal.moderation import ModerationQueueAdmin, Queue, highlight, register_queue
+from portal.moderation import ModerationQueueAdmin, Queue, ReadOnlyAdmin, highlight, register_queue
 from responses.models import (
     BusinessEvent,
     ClaimStatus,
@@ -28,19 +28,6 @@ def work_email_matches(work_email: str, website: str) -> bool:
     site = website_domain(website)
     domain = work_email.rpartition("@")[2].lower()
     return bool(site) and (domain == site or domain.endswith("." + site))
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    actions = None
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ClaimDisplayMixin:

@@ -8,6 +8,7 @@ from django.utils.html import format_html
 from portal.moderation import (
     ModerationQueueAdmin,
     Queue,
+    ReadOnlyAdmin,
     flag_badges,
     highlight,
     register_queue,
@@ -129,7 +130,7 @@ class PendingReplyRevisionAdmin(ReplyQueueMixin, ModerationQueueAdmin):
 
 
 @admin.register(Reply)
-class ReplyAdmin(admin.ModelAdmin):
+class ReplyAdmin(ReadOnlyAdmin):
     """Every reply, for look-ups; nothing is edited here."""
 
     list_display = ["review", "provider", "responder_name", "status", "submitted_at"]
@@ -137,15 +138,6 @@ class ReplyAdmin(admin.ModelAdmin):
     search_fields = ["body", "provider__name", "responder_name"]
     list_select_related = ["review", "provider"]
     readonly_fields = [f.name for f in Reply._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 register_queue(

@@ -18,8 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from portal.moderation import ModerationQueueAdmin, Queue, register_queue
-from responses.admin.claims import ReadOnlyAdmin
+from portal.moderation import ModerationQueueAdmin, Queue, ReadOnlyAdmin, register_queue
 from responses.models import (
     OPEN_TICKET_STATUSES,
     ActorRole,
