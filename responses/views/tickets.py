@@ -50,11 +50,15 @@ REVIEW_EDITABLE = (ReviewStatus.PENDING, ReviewStatus.PUBLISHED, ReviewStatus.RE
 class _TextForm(ServiceErrorsMixin, forms.Form):
     """One text box whose label and hint depend on who writes (customer or business)."""
 
-    def __init__(self, *args, label=None, help_text="", **kwargs):
+    def __init__(self, *args, label=None, help_text="", required=None, **kwargs):
         super().__init__(*args, **kwargs)
         (field,) = self.fields.values()
         field.label = label or field.label
         field.help_text = help_text
+        if required is not None:
+            # Say so on the form when the service will insist (a resolution needs a summary).
+            field.required = required
+            field.error_messages["required"] = gettext_lazy("Say what was done to resolve it.")
 
 
 class MessageForm(_TextForm):
@@ -173,6 +177,7 @@ def _page_forms(ticket, role, provider_name: str) -> dict:
             prefix="resolve",
             label=_("Summary of the resolution"),
             help_text=_("What you did to put it right. The customer is asked to confirm it."),
+            required=True,
         ),
         "assign": lambda data: AssignForm(
             data, prefix="assign", ticket=ticket, initial={"assignee": ticket.assignee_id}
