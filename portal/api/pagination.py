@@ -1,0 +1,9 @@
+"""One page shape for every list: {count, next, previous, results}."""
+
+from rest_framework.pagination import PageNumberPagination
+
+
+class HeardPagination(PageNumberPagination):
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 100
