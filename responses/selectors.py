@@ -1,7 +1,8 @@
 """Reads for the business dashboard, always for one provider the caller is a member of (the
 views get that provider from responses.access first)."""
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Case, Count, DateTimeField, Exists, F, OuterRef, Q, QuerySet, When
+from django.db.models.functions import Least
 
 from responses.models import (
     CAN_REPLY,
@@ -14,7 +15,9 @@ from responses.models import (
     ResponseTemplate,
     Ticket,
     TicketEvent,
+    TicketStatus,
 )
+from responses.transitions import OPEN_FOR_WORK
 from reviews.models import Review, ReviewStatus
 
 NEEDS_REPLY = Q(reply__isnull=True) | Q(
@@ -120,4 +123,24 @@ def provider_changes_made(*, provider, limit: int = 10) -> QuerySet[Ticket]:
         Ticket.objects.filter(provider=provider, change_made_at__isnull=False)
         .select_related("review")
         .order_by("-change_made_at")[:limit]
+    )
+
+
+# A ticket's deadlines run while the business (or staff) has it: not while it waits for the
+# customer's confirmation, and not once it is closed.
+DEADLINE_RUNNING = (*OPEN_FOR_WORK, TicketStatus.ESCALATED)
+
+
+def ticket_next_due():
+    """The ticket's nearest running deadline as an expression (None when none runs), for the
+    business queue's order and everyone's "overdue" filter."""
+    running = Q(status__in=DEADLINE_RUNNING)
+    return Case(
+        When(
+            running & Q(first_responded_at__isnull=True),
+            then=Least("first_response_due", "resolution_due"),
+        ),
+        When(running, then=F("resolution_due")),
+        default=None,
+        output_field=DateTimeField(),
     )

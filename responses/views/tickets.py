@@ -10,8 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Case, DateTimeField, F, When
-from django.db.models.functions import Least
+from django.db.models import F
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -23,7 +22,12 @@ from accounts.models import User
 from responses.access import member_provider_get, membership_get
 from responses.forms_team import ServiceErrorsMixin
 from responses.models import ActorRole, EventKind, PutRight, TicketStatus
-from responses.selectors import ticket_events_for, ticket_list_visible_to
+from responses.selectors import (
+    DEADLINE_RUNNING,
+    ticket_events_for,
+    ticket_list_visible_to,
+    ticket_next_due,
+)
 from responses.services.tickets import (
     MESSAGE_MAX,
     TransitionNotAllowed,
@@ -35,14 +39,11 @@ from responses.services.tickets import (
     ticket_role_for,
     ticket_transition,
 )
-from responses.transitions import OPEN_FOR_WORK, moves_for
+from responses.transitions import moves_for
 from reviews.models import ReviewStatus
 from reviews.selectors import provider_get_public
 
 PER_PAGE = 20
-# While a ticket is in one of these, the business has a deadline running (a proposed
-# resolution waits for the customer; a closed ticket waits for nobody).
-DEADLINE_RUNNING = (*OPEN_FOR_WORK, TicketStatus.ESCALATED)
 REVIEW_EDITABLE = (ReviewStatus.PENDING, ReviewStatus.PUBLISHED, ReviewStatus.REJECTED)
 
 
@@ -337,22 +338,10 @@ def _deadlines(ticket, now) -> list[dict]:
 def _queue_tickets(*, provider, user, status: str, overdue: bool, mine: bool, now):
     """The provider's tickets, nearest running deadline first; those with none running (waiting
     for the customer, or closed) come last, newest first."""
-    running = {"status__in": DEADLINE_RUNNING}
     tickets = (
         ticket_list_visible_to(user=user)
         .filter(provider=provider)
-        .annotate(
-            next_due=Case(
-                When(
-                    first_responded_at__isnull=True,
-                    **running,
-                    then=Least("first_response_due", "resolution_due"),
-                ),
-                When(**running, then=F("resolution_due")),
-                default=None,
-                output_field=DateTimeField(),
-            )
-        )
+        .annotate(next_due=ticket_next_due())
     )
     if status == "":
         tickets = tickets.exclude(status=TicketStatus.CLOSED)
