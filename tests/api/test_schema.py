@@ -34,7 +34,9 @@ def schema(db, client):
 
 
 def test_schema_is_valid_openapi(schema):
-    validate_schema(schema)  # drf-spectacular checks against the OpenAPI 3.0 JSON schema
+    validate_schema(schema)  # raises unless it validates against the OpenAPI 3.0 JSON schema
+    assert schema["openapi"].startswith("3.")
+    assert all(path.startswith("/api/v1/") for path in schema["paths"])
 
 
 def test_every_design_endpoint_is_documented_with_its_errors(schema):

@@ -306,8 +306,12 @@ class ProviderFigures(RuleBasedStateMachine):
         with pytest.raises(ValidationError):
             calls[move]()
 
+    # How many times the invariant ran, across examples: proof that the run compared anything.
+    comparisons = 0
+
     @invariant()
     def stored_figures_agree(self):
+        type(self).comparisons += 1
         ids = [p.pk for p in self.providers]
         computed = provider_stats_compute(provider_ids=ids)
         c, m = settings.RATING_PRIOR_WEIGHT, settings.RATING_PRIOR_MEAN
@@ -327,6 +331,8 @@ class ProviderFigures(RuleBasedStateMachine):
 
 
 def test_figures_always_agree_with_a_recomputation(db):
+    # Every step checks the invariant above; a failing comparison raises from here.
+    ProviderFigures.comparisons = 0
     run_state_machine_as_test(
         ProviderFigures,
         settings=hypothesis_settings(
@@ -336,6 +342,7 @@ def test_figures_always_agree_with_a_recomputation(db):
             suppress_health_check=[HealthCheck.too_slow],
         ),
     )
+    assert ProviderFigures.comparisons >= 30
 
 
 def test_a_new_provider_already_agrees_with_a_recomputation(db):
