@@ -22,5 +22,6 @@ E429 = OpenApiResponse(ErrorSerializer, description="Too many requests; see Retr
 
 ERRORS_400_429 = {400: E400, 429: E429}
 READ_ERRORS = {404: E404, 429: E429}
-LIST_ERRORS = {400: E400, 429: E429}
+# A list answers 404 for a page past the end ("Invalid page.").
+LIST_ERRORS = {400: E400, 404: E404, 429: E429}
 WRITE_ERRORS = {400: E400, 401: E401, 403: E403, 404: E404, 429: E429}

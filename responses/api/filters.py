@@ -5,14 +5,15 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.api.filters import StrictBooleanFilter, StrictParametersMixin
 from responses.models import Ticket, TicketStatus
 from responses.selectors import ticket_next_due
 
 
-class TicketFilter(django_filters.FilterSet):
+class TicketFilter(StrictParametersMixin, django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=TicketStatus.choices)
     provider = django_filters.CharFilter(field_name="provider__slug", label=_("Provider (slug)"))
-    overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("Past a deadline"))
+    overdue = StrictBooleanFilter(method="filter_overdue", label=_("Past a deadline"))
 
     class Meta:
         model = Ticket

@@ -42,9 +42,16 @@ class TicketSerializer(serializers.ModelSerializer):
         return ticket.customer.display_name if ticket.customer_id else _("Former member")
 
 
+@extend_schema_field(serializers.ChoiceField(choices=TicketStatus.choices, allow_blank=True))
+class StatusOrBlankField(serializers.CharField):
+    """A ticket status, or "" where an event did not move the ticket (a message, a note)."""
+
+
 class TicketEventSerializer(serializers.ModelSerializer):
     author = serializers.SerializerMethodField()
     person = serializers.SerializerMethodField()
+    from_status = StatusOrBlankField(read_only=True)
+    to_status = StatusOrBlankField(read_only=True)
 
     class Meta:
         model = TicketEvent

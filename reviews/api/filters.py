@@ -4,12 +4,13 @@ ProviderFilter (and so provider_search); reviews reuse the orderings of review_l
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
+from portal.api.filters import StrictBooleanFilter, StrictParametersMixin
 from reviews.filters import ProviderFilter
 from reviews.models import Review
 from reviews.selectors import REVIEW_ORDERINGS
 
 
-class ProviderApiFilter(ProviderFilter):
+class ProviderApiFilter(StrictParametersMixin, ProviderFilter):
     """The directory's filter, with the search box called `search` as the API documents."""
 
     search = django_filters.CharFilter(label=_("Name, type or town"), method="noop")
@@ -22,11 +23,11 @@ class ProviderApiFilter(ProviderFilter):
 ProviderApiFilter.base_filters.pop("q")
 
 
-class ProviderReviewFilter(django_filters.FilterSet):
+class ProviderReviewFilter(StrictParametersMixin, django_filters.FilterSet):
     rating = django_filters.ChoiceFilter(
         choices=[(n, str(n)) for n in range(1, 6)], method="noop", label=_("Stars")
     )
-    has_reply = django_filters.BooleanFilter(method="noop", label=_("Has a published reply"))
+    has_reply = StrictBooleanFilter(method="noop", label=_("Has a published reply"))
     ordering = django_filters.ChoiceFilter(
         choices=[(key, key) for key in REVIEW_ORDERINGS], method="noop", label=_("Sort by")
     )

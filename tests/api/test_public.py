@@ -2,10 +2,11 @@
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from reviews.filters import ProviderFilter
 from reviews.selectors import review_list_public
-from tests.factories import ProviderFactory, ReviewFactory, publish
+from tests.factories import ProviderFactory, ReviewFactory, TicketFactory, publish
 
 
 def _results(response):
@@ -130,14 +131,16 @@ def test_pagination_page_size(world, api):
 
 
 def _make_rows(world, n):
-    provider = world["provider"]
-    for _ in range(n):
-        ProviderFactory()
-        publish(ReviewFactory(provider=provider), world["moderator"])
+    """n more providers, n more published reviews and n more tickets on the owner's provider,
+    written straight to the tables (the count of rows is what matters here, not the path)."""
+    provider, now = world["provider"], timezone.now()
+    ProviderFactory.create_batch(n)
+    ReviewFactory.create_batch(n, provider=provider, status="published", published_at=now)
+    TicketFactory.create_batch(n, provider=provider)
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("n", [5, 50])
+@pytest.mark.parametrize("n", [5, 500])
 def test_list_queries_are_constant(world, as_user, n, django_assert_max_num_queries):
     _make_rows(world, n)
     client = as_user(world["owner"])
@@ -148,4 +151,35 @@ def test_list_queries_are_constant(world, as_user, n, django_assert_max_num_quer
         "/api/v1/tickets/?page_size=100",
     ):
         with django_assert_max_num_queries(8):
-            assert client.get(url).status_code == 200
+            response = client.get(url)
+        assert response.status_code == 200
+        assert len(response.json()["results"]) >= min(n, 100), url
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url, field",
+    [
+        ("/api/v1/providers/?page_size=lots", "page_size"),
+        ("/api/v1/providers/?page_size=0", "page_size"),
+        ("/api/v1/providers/riverside-dental/reviews/?has_reply=maybe", "has_reply"),
+        ("/api/v1/tickets/?overdue=null", "overdue"),
+        ("/api/v1/providers/?ordering=", "ordering"),
+        ("/api/v1/providers/?min_rating=", "min_rating"),
+        ("/api/v1/tickets/?status=", "status"),
+    ],
+)
+def test_bad_query_parameters_are_refused_by_name(world, as_user, url, field):
+    response = as_user(world["owner"]).get(url)
+    assert response.status_code == 400
+    assert field in response.json()
+
+
+@pytest.mark.django_db
+def test_a_path_no_route_matches_answers_json_not_a_web_page(world, api):
+    response = api.get("/api/v1/business/providers/not a slug/invitations/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found."}
+    page = api.get("/no-such-page/")
+    assert page.status_code == 404 and "text/html" in page["Content-Type"]
