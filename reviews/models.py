@@ -422,7 +422,11 @@ class ModerationDecision(AppendOnlyModel):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["content_type", "object_id"], name="decision_target_idx")]
+        indexes = [
+            models.Index(fields=["content_type", "object_id"], name="decision_target_idx"),
+            # the decision log, the admin index figures and /stats/ read it by time
+            models.Index(fields=["created_at"], name="decision_time_idx"),
+        ]
 
     def __str__(self):
         return f"{self.get_decision_display()} {self.content_type.model} {self.object_id}"
