@@ -26,6 +26,8 @@ CAN_EDIT_SETTINGS = frozenset({Role.OWNER})
 CAN_EDIT_TEMPLATES = frozenset({Role.OWNER, Role.MANAGER})
 CAN_INVITE_CUSTOMERS = frozenset({Role.OWNER, Role.MANAGER})
 CAN_REPLY = frozenset({Role.OWNER, Role.MANAGER, Role.RESPONDER})
+# The CSV exports hold customers' personal data (names, what they wrote, their complaints).
+CAN_EXPORT = frozenset({Role.OWNER, Role.MANAGER})
 
 
 class Membership(models.Model):
@@ -250,6 +252,7 @@ class BusinessEventKind(models.TextChoices):
     TEMPLATE_SAVED = "template_saved", _("Response template saved")
     TEMPLATE_DELETED = "template_deleted", _("Response template deleted")
     CUSTOMERS_INVITED = "customers_invited", _("Customers invited to review")
+    DATA_EXPORTED = "data_exported", _("Data downloaded as CSV")
 
 
 class BusinessEvent(AppendOnlyModel):
