@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from portal.stats import site_figures
+from responses import insights
 
 logger = logging.getLogger("heard.health")
 
@@ -21,6 +22,10 @@ def reviews_policy(request):
     context = {
         "prior_weight": f"{settings.RATING_PRIOR_WEIGHT:g}",
         "prior_mean": f"{settings.RATING_PRIOR_MEAN:g}",
+        **{f"w_{name}": round(100 * weight) for name, weight in insights.WEIGHTS.items()},
+        "fast": insights.FAST_HOURS,
+        "slow": insights.SLOW_HOURS,
+        "minimum": insights.RESPONSIVENESS_MIN_ITEMS,
     }
     return render(request, "portal/reviews_policy.html", context)
 

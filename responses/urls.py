@@ -1,6 +1,15 @@
 from django.urls import path
 
-from responses.views import claims, dashboard, invitations, replies, team, tickets
+from responses.views import (
+    analytics,
+    claims,
+    dashboard,
+    exports,
+    invitations,
+    replies,
+    team,
+    tickets,
+)
 
 app_name = "responses"
 
@@ -9,7 +18,9 @@ urlpatterns = [
     path("providers/<slug:slug>/claim/", claims.claim_create, name="claim_create"),
     # the owner dashboard
     path("business/", dashboard.dashboard, name="dashboard"),
+    path("business/analytics/", analytics.all_analytics_view, name="analytics_all"),
     path("business/<slug:slug>/", dashboard.inbox, name="inbox"),
+    path("business/<slug:slug>/analytics/", analytics.provider_analytics_view, name="analytics"),
     path(
         "business/<slug:slug>/reviews/<int:review_id>/reply/",
         replies.reply_compose,
@@ -48,6 +59,9 @@ urlpatterns = [
     path("business/join/<str:token>/", team.team_join, name="team_join"),
     path("business/<slug:slug>/settings/", team.settings_edit, name="settings"),
     path("business/<slug:slug>/invitations/", invitations.invitation_list, name="invitations"),
+    # CSV downloads of the provider's reviews, replies and tickets (kind: see responses.exports)
+    path("business/<slug:slug>/exports/", exports.export_list, name="exports"),
+    path("business/<slug:slug>/exports/<slug:kind>.csv", exports.export_download, name="export"),
     # the customer's side of an invitation: the link in the email
     path("invite/<str:token>/", invitations.invitation_open, name="invitation_open"),
     # complaint tickets: the ticket page (customer or member), the customer's list, the

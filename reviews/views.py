@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from responses.insights import provider_responsiveness
 from responses.selectors import provider_changes_made
 from reviews import selectors, services
 from reviews.checks import Flag
@@ -82,6 +83,7 @@ def provider_detail(request, slug):
         "jsonld": provider_jsonld(provider=provider, reviews=page_reviews, request=request),
         "response": selectors.provider_response_figures(provider=provider),
         "changes_made": provider_changes_made(provider=provider),
+        "responsiveness": provider_responsiveness(provider),
     }
     return render(request, "reviews/provider_detail.html", context)
 

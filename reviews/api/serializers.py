@@ -35,10 +35,28 @@ class ProviderSerializer(serializers.ModelSerializer):
         ]
 
 
+class ResponsivenessSerializer(serializers.Serializer):
+    """The composite responsiveness score over the last 12 months (see /reviews-policy/)."""
+
+    score = serializers.IntegerField(
+        allow_null=True, help_text="0–100, or null when there is not enough data yet."
+    )
+    band = serializers.CharField(help_text='In words, e.g. "Very responsive".')
+    reply_rate = serializers.IntegerField(allow_null=True)
+    median_reply_hours = serializers.FloatField(allow_null=True)
+    complaints_confirmed_resolved = serializers.IntegerField(
+        allow_null=True, help_text="% of due complaints the customer confirmed as resolved."
+    )
+    put_right_answers = serializers.DictField(child=serializers.IntegerField())
+    replies = serializers.IntegerField()
+    tickets = serializers.IntegerField()
+
+
 class ProviderDetailSerializer(ProviderSerializer):
     rating_distribution = serializers.SerializerMethodField()
     reply_rate = serializers.SerializerMethodField()
     median_first_response_hours = serializers.SerializerMethodField()
+    responsiveness = serializers.SerializerMethodField()
 
     class Meta(ProviderSerializer.Meta):
         fields = [
@@ -51,6 +69,7 @@ class ProviderDetailSerializer(ProviderSerializer):
             "rating_distribution",
             "reply_rate",
             "median_first_response_hours",
+            "responsiveness",
         ]
 
     @extend_schema_field(
@@ -69,6 +88,10 @@ class ProviderDetailSerializer(ProviderSerializer):
 
     def get_median_first_response_hours(self, provider) -> float | None:
         return self.context["response"]["median_reply_hours"]
+
+    @extend_schema_field(ResponsivenessSerializer)
+    def get_responsiveness(self, provider) -> dict:
+        return self.context["responsiveness"].as_dict()
 
 
 class ReplySerializer(serializers.Serializer):

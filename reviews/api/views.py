@@ -19,6 +19,7 @@ from portal.api.throttles import (
     ReviewSubmitUserThrottle,
     VoteThrottle,
 )
+from responses.insights import provider_responsiveness
 from responses.models import Reply, ReplyStatus
 from responses.services.replies import reply_revise, reply_submit
 from reviews import selectors, services
@@ -67,8 +68,11 @@ class ProviderViewSet(viewsets.ReadOnlyModelViewSet):
 
     def retrieve(self, request, *args, **kwargs):
         provider = self.get_object()
-        figures = selectors.provider_response_figures(provider=provider)
-        return Response(s.ProviderDetailSerializer(provider, context={"response": figures}).data)
+        context = {
+            "response": selectors.provider_response_figures(provider=provider),
+            "responsiveness": provider_responsiveness(provider),
+        }
+        return Response(s.ProviderDetailSerializer(provider, context=context).data)
 
 
 @extend_schema(

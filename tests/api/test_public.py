@@ -63,6 +63,23 @@ def test_provider_detail_has_the_figures(world, api):
     assert body["reply_rate"] == 50
     assert body["median_first_response_hours"] is not None
     assert "email" not in str(body)
+    # one reply and one complaint: too little to score fairly
+    assert body["responsiveness"]["score"] is None
+    assert body["responsiveness"]["band"] == "Not enough data yet"
+    assert (body["responsiveness"]["replies"], body["responsiveness"]["tickets"]) == (1, 1)
+
+
+@pytest.mark.django_db
+def test_provider_detail_has_the_responsiveness_score_once_there_is_enough_data(world, api):
+    from responses.insights import provider_responsiveness
+    from tests.factories import TicketFactory
+
+    TicketFactory.create_batch(3, provider=world["provider"])
+    body = api.get("/api/v1/providers/riverside-dental/").json()["responsiveness"]
+    expected = provider_responsiveness(world["provider"])
+    assert body["score"] == expected.score is not None
+    assert body["band"] == expected.band
+    assert body["reply_rate"] == 50 and body["tickets"] == 4
 
 
 @pytest.mark.django_db

@@ -74,7 +74,7 @@ def test_claim_team_reply_and_publish(live_server, browser, browser_context_args
 
     # The owner invites a responder.
     page.goto(base + "/business/")
-    page.get_by_role("link", name="Elms Medical Centre").click()
+    page.get_by_role("link", name="Elms Medical Centre", exact=True).click()
     axe("dashboard inbox")
     page.get_by_role("link", name="Team").click()
     axe("team page")

@@ -57,7 +57,7 @@ def test_complaint_from_review_to_public_outcome(
     # The responder finds it in the dashboard's Complaints tab, with its deadline.
     _sign_in(page, base, responder)
     page.goto(base + "/business/")
-    page.get_by_role("link", name="Elms Medical Centre").click()
+    page.get_by_role("link", name="Elms Medical Centre", exact=True).click()
     page.get_by_role("link", name="Complaints", exact=True).click()
     row = page.get_by_role("row").filter(has_text="Phones never answered")
     expect(row).to_contain_text("First response:")

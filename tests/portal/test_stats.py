@@ -12,7 +12,9 @@ from tests.factories import ProviderFactory, ReviewFactory, UserFactory, publish
 
 pytestmark = pytest.mark.django_db
 
-FIGURE_QUERIES = 4
+# providers, reviews, members, tickets, median reply, median moderation, the responsiveness
+# score's three grouped queries and the scored providers' names
+FIGURE_QUERIES = 10
 
 
 def test_figures_count_listed_providers_published_reviews_and_active_members(moderator):
@@ -38,8 +40,15 @@ def test_figures_count_listed_providers_published_reviews_and_active_members(mod
         "members": 6,  # four authors, the old member and the moderator
         "new_members": 5,
         "new_reviews": 2,
+        "replies": 0,
         "replies_share": 0.0,
+        "complaints": 0,
+        "complaints_resolved": 0,
+        "complaints_confirmed": 0,
+        "median_reply_hours": None,
+        "most_responsive": [],
         "recent_days": 30,
+        "reply_days": 365,
         # two decided at once, one submitted long before: the median is the typical case
         "median_moderation_hours": 0.0,
     }
@@ -83,7 +92,9 @@ def test_page_runs_the_same_few_queries_however_many_reviews(
     assert f'<dd class="figure__value">{n}</dd>' in response.content.decode()
 
 
-def test_figures_are_cached_for_a_minute(client, moderator, django_assert_num_queries, settings):
+def test_figures_are_cached_for_a_minute(
+    client, moderator, django_assert_num_queries, django_assert_max_num_queries, settings
+):
     # Redis expires keys by its own clock; the frozen clock below only reaches a local cache.
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     provider = ProviderFactory()
@@ -98,7 +109,7 @@ def test_figures_are_cached_for_a_minute(client, moderator, django_assert_num_qu
         assert response.context["figures"]["published_reviews"] == 1
 
         traveller.shift(dt.timedelta(seconds=2))
-        with django_assert_num_queries(FIGURE_QUERIES):
+        with django_assert_max_num_queries(FIGURE_QUERIES):
             assert site_figures()["published_reviews"] == 2
 
 
@@ -120,3 +131,62 @@ def test_median_moderation_time_over_the_last_30_days(client, db):
     body = client.get("/stats/").content.decode()
     assert "Median time to check a review" in body
     assert "3.0 h" in body
+
+
+def _replied(provider, moderator, *, hours, rating=4):
+    """A published review of `provider` with a published reply `hours` after publication."""
+    from responses.models import Reply
+
+    review = publish(ReviewFactory(provider=provider, rating=rating), moderator)
+    Reply.objects.create(
+        review=review,
+        provider=provider,
+        responder_name="Owner",
+        body="Thank you for telling us.",
+        status="published",
+        submitted_at=review.published_at + dt.timedelta(hours=hours),
+        published_at=review.published_at + dt.timedelta(hours=hours + 1),
+    )
+    return review
+
+
+def test_complaints_replies_and_the_most_responsive_providers(client, moderator):
+    from responses.models import TicketStatus
+    from tests.factories import CategoryFactory, TicketFactory
+
+    dentists, shops = CategoryFactory(name="Dentists"), CategoryFactory(name="Shops")
+    quick = ProviderFactory(name="Quick Dental", category=dentists)
+    slow = ProviderFactory(name="Slow Dental", category=dentists)
+    quiet = ProviderFactory(name="Quiet Shop", category=shops)  # too little data to score
+    for _i in range(5):
+        _replied(quick, moderator, hours=2)
+    for _i in range(3):
+        _replied(slow, moderator, hours=100)
+    for _i in range(2):
+        publish(ReviewFactory(provider=slow), moderator)  # never answered
+    _replied(quiet, moderator, hours=1)
+    now = timezone.now()
+    TicketFactory(
+        provider=slow,
+        status=TicketStatus.CLOSED,
+        confirmed_by_customer=True,
+        resolved_at=now,
+        closed_at=now,
+        put_right="yes",
+    )
+    TicketFactory(provider=slow, status=TicketStatus.RESOLVED, resolved_at=now)
+    TicketFactory(provider=slow)
+
+    figures = site_figures()
+
+    assert figures["replies"] == 9
+    assert (figures["complaints"], figures["complaints_resolved"]) == (3, 2)
+    assert figures["complaints_confirmed"] == 1
+    assert figures["median_reply_hours"] == 2.0  # 1, 2 × 5, 100 × 3: the middle of nine
+    [group] = figures["most_responsive"]  # the shop has one reply: not enough to be scored
+    assert group["category"] == "Dentists"
+    assert [p["name"] for p in group["providers"]] == ["Quick Dental", "Slow Dental"]
+    assert group["providers"][0]["score"] == 100  # every review answered within a day
+    body = client.get("/stats/").content.decode()
+    assert "Most responsive providers" in body and "Quick Dental" in body
+    assert "Quiet Shop" not in body
