@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "django.forms",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
+    "allauth.usersessions",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -63,6 +65,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.requestid.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -73,6 +76,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    # Staff, owners and managers without a second factor go to its setup first (DEBUG off).
+    "accounts.middleware.RequireMFAMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -203,6 +209,26 @@ ACCOUNT_RATE_LIMITS = {
     "confirm_email": "1/3m/key",
     "request_login_code": "20/m/ip,3/m/key",
 }
+# Changing email, password or second factors, and deleting the account, need the password
+# (or a second factor) again if the last sign-in is older than this many seconds.
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
+# A field people never see: a bot that fills it in is told it signed up, and nothing happens.
+ACCOUNT_SIGNUP_FORM_HONEYPOT_FIELD = "website"
+
+# Second factors: TOTP apps and recovery codes. Required for staff and for business owners
+# and managers when DEBUG is off (accounts.middleware.RequireMFAMiddleware); the demo, with
+# DEBUG on, leaves it optional unless MFA_REQUIRED says otherwise.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Heard"
+MFA_REQUIRED = env.bool("MFA_REQUIRED", default=not DEBUG)
+USERSESSIONS_TRACK_ACTIVITY = True
+
+# The client's address, for rate limits and logs: REMOTE_ADDR, unless Heard runs behind
+# proxies we control, in which case the address the last of them saw (X-Forwarded-For read
+# from the right). Set to the number of such proxies (1 behind our nginx); with 0 a spoofed
+# X-Forwarded-For changes nothing.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # --- Internationalisation ---------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"

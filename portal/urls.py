@@ -26,6 +26,7 @@ urlpatterns = [
     path("", include("reviews.urls")),
     path("", include("responses.urls")),
     path("api/", include("portal.api.urls")),
+    path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]
