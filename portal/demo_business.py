@@ -228,6 +228,58 @@ def seed_business(*, rng: random.Random, moderator: User, stdout) -> None:
         f"{RESPONDER[0]} / {RESPONDER[2]} on the team; {replies} replies and {tickets} "
         f"complaint tickets created."
     )
+    with transaction.atomic(), _no_emails():
+        others = _other_businesses(rng, moderator, now, exclude=provider)
+    if others:
+        stdout.write(f"Other businesses answering their reviews: {others}.")
+
+
+# --- other businesses that answer (so /stats/ has responsive providers to rank) ------------------
+OTHER_BUSINESSES = 12
+OTHER_DOMAIN = "@businesses.example.net"
+# (share of reviews answered, fastest and slowest reply in hours): from keen to reluctant
+OTHER_STYLES = [(1.0, 1, 12), (0.9, 4, 30), (0.7, 12, 72), (0.5, 24, 200), (0.3, 72, 400)]
+
+
+def _other_businesses(rng, moderator, now, *, exclude) -> int:
+    """Claim the busiest listings for generated business users (through the claim service, as
+    staff would approve them) and answer their reviews in different styles. Idempotent: a
+    listing that already has replies is left alone."""
+    pool = (
+        Provider.objects.filter(is_active=True, review_count__gte=MIN_REVIEWS)
+        .exclude(pk=exclude.pk)
+        .order_by("-review_count", "slug")[:OTHER_BUSINESSES]
+    )
+    answered = 0
+    for n, provider in enumerate(pool):
+        if Reply.objects.filter(provider=provider).exists():
+            continue
+        email = f"{provider.slug}{OTHER_DOMAIN}"
+        user, created = User.objects.get_or_create(
+            email=email, defaults={"display_name": f"Manager at {provider.name}"[:80]}
+        )
+        if created:
+            user.set_unusable_password()
+            user.save()
+            EmailAddress.objects.update_or_create(
+                user=user, email=email, defaults={"verified": True, "primary": True}
+            )
+        if not Membership.objects.filter(provider=provider, user=user).exists():
+            with _clock(now - TEAM_SINCE):
+                claim = claim_submit(
+                    user=user,
+                    provider=provider,
+                    role_at_business="Manager",
+                    work_email=email,
+                    evidence="Listed as the manager on the business's own website.",
+                )
+            with _clock(now - TEAM_SINCE + DAY):
+                claim_decide(claim=claim, moderator=moderator, decision="approve")
+        share, fastest, slowest = OTHER_STYLES[n % len(OTHER_STYLES)]
+        answered += _replies(
+            rng, provider, [user], moderator, now, share=share, hours=(fastest, slowest)
+        )
+    return answered
 
 
 # --- the business and its team -------------------------------------------------------------
@@ -296,7 +348,7 @@ def _responder(provider: Provider, owner: User, now) -> User:
 
 
 # --- public replies ----------------------------------------------------------------------------
-def _replies(rng, provider, team, moderator, now) -> int:
+def _replies(rng, provider, team, moderator, now, *, share=None, hours=(3, 60)) -> int:
     """Replies to most reviews, a day or two after each was published; the newest may still be
     with the moderators, and the very newest are still waiting in the inbox."""
     reviews = (
@@ -306,10 +358,10 @@ def _replies(rng, provider, team, moderator, now) -> int:
     )
     made = 0
     for review in reviews:
-        if rng.random() > REPLY_SHARE[review.rating]:
+        if rng.random() > (REPLY_SHARE[review.rating] if share is None else share):
             continue
         mood = "good" if review.rating >= 4 else "bad" if review.rating <= 2 else "mixed"
-        submitted = review.published_at + dt.timedelta(hours=rng.uniform(3, 60))
+        submitted = review.published_at + dt.timedelta(hours=rng.uniform(*hours))
         decided = submitted + dt.timedelta(hours=rng.uniform(1, 14))
         if submitted >= now:
             continue
