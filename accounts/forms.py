@@ -1,7 +1,10 @@
-"""Account forms: the extra field Heard asks for at signup."""
+"""Account forms: the extra field Heard asks for at signup, and an accessible honeypot."""
 
+from allauth.account import app_settings as account_settings
 from django import forms
 from django.utils.translation import gettext_lazy as _
+
+HONEYPOT_TEMPLATE = "allauth/honeypot_field.html"
 
 
 class SignupForm(forms.Form):
@@ -25,3 +28,16 @@ class SignupForm(forms.Form):
     def signup(self, request, user):
         user.display_name = self.cleaned_data["display_name"]
         user.save(update_fields=["display_name"])
+
+    def get_context(self):
+        # allauth adds its honeypot field after this class's __init__ has run, hidden by an
+        # inline style that our Content-Security-Policy blocks, and without a label. Render it
+        # instead off-screen and hidden from assistive technology, out of the tab order, with
+        # a label, so that people never meet it and bots still fill it in.
+        name = account_settings.SIGNUP_FORM_HONEYPOT_FIELD
+        if name and name in self.fields:
+            field = self.fields[name]
+            field.label = _("Leave this field empty")
+            field.template_name = HONEYPOT_TEMPLATE
+            field.widget.attrs = {"tabindex": "-1", "autocomplete": "off"}
+        return super().get_context()

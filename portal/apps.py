@@ -6,6 +6,11 @@ class PortalConfig(AppConfig):
     name = "portal"
     verbose_name = "Heard"
 
+    def ready(self):
+        from portal import audit_signals
+
+        audit_signals.connect()  # audit log lines only; see that module
+
 
 class HeardAdminConfig(admin_apps.AdminConfig):
     """The admin, with Heard's moderation desk as its site."""

@@ -6,6 +6,8 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
+from portal.logs import actor_ref, audit, redact
+
 
 def _is_api(request) -> bool:
     return request.path.startswith("/api/")
@@ -15,6 +17,23 @@ def page_not_found(request, exception):
     if _is_api(request):
         return JsonResponse({"detail": _("Not found.")}, status=404)
     return render(request, "404.html", status=404)
+
+
+def permission_denied(request, exception):
+    # Every refusal is an audit line; the page says no more than that this is not allowed.
+    audit(
+        "permission_denied",
+        now=True,
+        actor=actor_ref(request.user) if hasattr(request, "user") else "-",
+        path=redact(request.path),
+        method=request.method,
+        source="api" if _is_api(request) else "html",
+    )
+    if _is_api(request):
+        return JsonResponse(
+            {"detail": _("You do not have permission to perform this action.")}, status=403
+        )
+    return render(request, "403.html", status=403)
 
 
 def server_error(request):

@@ -5,7 +5,7 @@ where a database was emptied without migrating (test flushes, a restored dump)."
 from django.contrib.auth.models import Group, Permission
 
 MODERATORS = "Moderators"
-# Keep in step with the migrations that grant them (reviews 0004, responses 0002, …).
+# Keep in step with the migrations that grant them (reviews 0004 and 0010, responses 0002, …).
 MODERATOR_PERMISSIONS = [
     ("reviews", "moderate_content"),
     ("reviews", "view_review"),
@@ -18,6 +18,8 @@ MODERATOR_PERMISSIONS = [
     ("reviews", "view_provider"),
     ("reviews", "view_category"),
     ("reviews", "view_aspectquestion"),
+    ("reviews", "place_consumer_alert"),
+    ("reviews", "view_consumeralert"),
     ("responses", "view_pendingreply"),
     ("responses", "view_pendingreplyrevision"),
     ("responses", "view_pendingclaim"),

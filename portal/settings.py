@@ -7,6 +7,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
+from portal.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -66,6 +68,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "portal.requestid.RequestIdMiddleware",
+    "portal.middleware_actor.ActorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -79,6 +82,8 @@ MIDDLEWARE = [
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     # Staff, owners and managers without a second factor go to its setup first (DEBUG off).
     "accounts.middleware.RequireMFAMiddleware",
+    # Private pages (dashboard, tickets, account) are never stored by browsers or proxies.
+    "portal.middleware_nostore.NoStoreMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -222,13 +227,29 @@ ACCOUNT_SIGNUP_FORM_HONEYPOT_FIELD = "website"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Heard"
 MFA_REQUIRED = env.bool("MFA_REQUIRED", default=not DEBUG)
-USERSESSIONS_TRACK_ACTIVITY = True
+# Sessions are recorded when they sign in (address, browser). Tracking every request's
+# activity would cost four or five queries on each signed-in page; not worth it.
+USERSESSIONS_TRACK_ACTIVITY = False
 
 # The client's address, for rate limits and logs: REMOTE_ADDR, unless Heard runs behind
 # proxies we control, in which case the address the last of them saw (X-Forwarded-For read
 # from the right). Set to the number of such proxies (1 behind our nginx); with 0 a spoofed
 # X-Forwarded-For changes nothing.
 ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# --- Abuse resistance -------------------------------------------------------------------
+# The site's forms (portal/ratelimits.py), allauth's format; counted in the default cache by
+# account and by client address (TRUSTED_PROXY_COUNT). "" switches one off.
+HEARD_RATE_LIMITS = {
+    "review_submit": "5/h/user,20/h/ip",
+    "complaint": "5/h/user,20/h/ip",
+    "report": "20/h/user,60/h/ip",
+    "vote": "60/m/user,120/m/ip",
+    "claim": "3/h/user,10/h/ip",
+    "customer_invite": "20/h/user,60/h/ip",
+    "team_invite": "20/h/user,40/h/ip",
+    "ticket_message": "30/h/user,120/h/ip",
+}
 
 # --- Internationalisation ---------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
@@ -313,6 +334,8 @@ REST_FRAMEWORK = {
         "reports": "20/hour",
         "votes": "60/minute",
         "token": "30/minute",  # as allauth's "login": 30/m/ip
+        "ticket_messages": "30/hour",
+        "invitations": "20/hour",
     },
     "EXCEPTION_HANDLER": "portal.api.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -342,14 +365,8 @@ RATING_PRIOR_WEIGHT = env.float("RATING_PRIOR_WEIGHT", default=7.0)
 RATING_PRIOR_MEAN = env.float("RATING_PRIOR_MEAN", default=3.5)
 
 # --- Logging ----------------------------------------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        "django.db.backends": {"level": "WARNING"},
-        "django.tasks": {"level": "WARNING"},
-    },
-}
+# JSON lines on stdout in production, escaped plain lines in development (docs/security.md).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, not {LOG_FORMAT!r}.")
+LOGGING = logging_config(json=LOG_FORMAT == "json", level=env.str("LOG_LEVEL", default="INFO"))

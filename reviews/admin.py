@@ -5,10 +5,15 @@ Status fields are never editable: the only way to change one is an action, which
 service in reviews.services (the same functions the tests, commands and API use).
 """
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from portal.csvexport import stream_csv
@@ -26,6 +31,7 @@ from reviews.checks import HIGHLIGHT_RE, Flag
 from reviews.models import (
     AspectQuestion,
     Category,
+    ConsumerAlert,
     Decision,
     ModerationDecision,
     OpenReport,
@@ -37,6 +43,15 @@ from reviews.models import (
     Review,
     ReviewStatus,
     RevisionStatus,
+)
+from reviews.services.alerts import (
+    ALERT_MAX_DAYS,
+    ALERT_MIN_DAYS,
+    can_lift_consumer_alert,
+    can_place_consumer_alert,
+    consumer_alert_check,
+    consumer_alert_lift,
+    consumer_alert_place,
 )
 
 REVIEW_REJECTION_REASONS = [
@@ -328,6 +343,148 @@ class ModerationDecisionAdmin(ReadOnlyAdmin):
             rows=rows,
             filename="moderation-decisions.csv",
         )
+
+
+# --- consumer alerts: placed through the service, read-only afterwards -----------------------
+class ConsumerAlertAddForm(forms.ModelForm):
+    days = forms.IntegerField(
+        label="Days shown",
+        initial=ALERT_MIN_DAYS,
+        min_value=ALERT_MIN_DAYS,
+        max_value=ALERT_MAX_DAYS,
+        help_text=f"At least {ALERT_MIN_DAYS}. Only a superuser can lift it before it ends, "
+        "to correct a mistake.",
+    )
+
+    class Meta:
+        model = ConsumerAlert
+        fields = ["provider", "reason"]
+        labels = {"reason": "What was found (shown publicly)"}
+        help_texts = {
+            "reason": "Shown as written on the provider's page, so state facts, e.g. “We removed "
+            "14 reviews written by people connected to the business in March 2026.”"
+        }
+
+    def clean(self):
+        data = super().clean()
+        try:
+            data["reason"], data["days"] = consumer_alert_check(
+                reason=data.get("reason", ""), days=data.get("days")
+            )
+        except ValidationError as error:
+            for field, errors in error.error_dict.items():
+                if field not in self.errors:
+                    self.add_error(field, errors)
+        return data
+
+    def _post_clean(self):
+        pass  # the service builds and checks the row; the form only collects input
+
+
+class LiftForm(forms.Form):
+    reason = forms.CharField(
+        label="Why it is lifted before it ends (recorded)",
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        max_length=1000,
+    )
+
+
+@admin.register(ConsumerAlert)
+class ConsumerAlertAdmin(admin.ModelAdmin):
+    list_display = ["provider", "state", "starts_at", "ends_at", "created_by", "short_reason"]
+    list_filter = ["starts_at", "ends_at"]
+    search_fields = ["provider__name", "reason"]
+    list_select_related = ["provider", "created_by"]
+    autocomplete_fields = ["provider"]
+    actions = ["lift_selected"]
+    readonly_fields = [
+        "provider",
+        "reason",
+        "starts_at",
+        "ends_at",
+        "created_by",
+        "created_at",
+        "lifted_at",
+        "lifted_by",
+        "lift_reason",
+    ]
+
+    def has_add_permission(self, request):
+        return can_place_consumer_alert(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return False  # read-only once placed; lifting early is an action (the service)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_lift_permission(self, request):
+        return can_lift_consumer_alert(request.user)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = ConsumerAlertAddForm
+            kwargs["fields"] = ["provider", "reason", "days"]
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else []
+
+    def get_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else ["provider", "reason", "days"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            raise PermissionDenied
+        alert = consumer_alert_place(
+            provider=form.cleaned_data["provider"],
+            staff=request.user,
+            reason=form.cleaned_data["reason"],
+            days=form.cleaned_data["days"],
+        )
+        # The admin goes on with `obj` (its message, its log entry): make it the placed row.
+        for field in ConsumerAlert._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(alert, field.attname))
+        obj._state.adding, obj._state.db = False, alert._state.db
+
+    def save_related(self, request, form, formsets, change):
+        pass  # nothing related; the service wrote everything
+
+    @admin.display(description="State")
+    def state(self, obj):
+        if obj.lifted_at:
+            return "Lifted early"
+        return "Shown" if obj.ends_at > timezone.now() else "Ended"
+
+    @admin.display(description="Reason")
+    def short_reason(self, obj):
+        return obj.reason if len(obj.reason) <= 80 else f"{obj.reason[:79]}…"
+
+    @admin.action(permissions=["lift"], description="Lift selected alerts early (asks why)")
+    def lift_selected(self, request, queryset):
+        form = LiftForm(request.POST if "confirm" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            for alert in queryset:
+                try:
+                    consumer_alert_lift(
+                        alert=alert, staff=request.user, reason=form.cleaned_data["reason"]
+                    )
+                except (ValidationError, PermissionDenied) as error:
+                    text = " ".join(getattr(error, "messages", [str(error)]))
+                    self.message_user(request, f"{alert}: {text}", messages.ERROR)
+                else:
+                    self.message_user(request, f"{alert}: lifted.", messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Lift consumer alerts early: give the reason",
+            "objects": queryset,
+            "form": form,
+            "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
+            "checkbox_name": ACTION_CHECKBOX_NAME,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/reviews/consumeralert/lift.html", context)
 
 
 # --- categories and providers --------------------------------------------------------------

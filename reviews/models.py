@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -383,6 +383,8 @@ class Decision(models.TextChoices):
     UPHOLD = "uphold", _("Report upheld")
     DISMISS = "dismiss", _("Report dismissed")
     REMOVE = "remove", _("Removed")
+    ALERT = "alert", _("Consumer alert placed")
+    LIFT_ALERT = "lift_alert", _("Consumer alert lifted")
 
 
 class RejectionReason(models.TextChoices):
@@ -430,6 +432,61 @@ class ModerationDecision(AppendOnlyModel):
 
     def __str__(self):
         return f"{self.get_decision_display()} {self.content_type.model} {self.object_id}"
+
+
+class ConsumerAlertQuerySet(models.QuerySet):
+    def active(self, now):
+        return self.filter(starts_at__lte=now, ends_at__gt=now, lifted_at__isnull=True)
+
+
+class ConsumerAlert(models.Model):
+    """A public warning on a provider's page that staff found it manipulating reviews.
+
+    It runs for at least 90 days from placing (reviews.services.alerts) and then simply ends.
+    It is never shortened because the business asks or improves; only senior staff can lift
+    it early, to correct a mistake, with the reason on record. Placing and lifting are both
+    in the decision log (ModerationDecision); the lifting fields are the only ones that ever
+    change after the row is written.
+    """
+
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="alerts")
+    reason = models.TextField(
+        max_length=1000, help_text=_("Shown publicly on the provider's page, as written.")
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    lift_reason = models.TextField(max_length=1000, blank=True)
+
+    objects = ConsumerAlertQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-starts_at", "-pk"]
+        permissions = [("place_consumer_alert", "Can place a consumer alert on a provider")]
+        indexes = [models.Index(fields=["provider", "ends_at"], name="alert_provider_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="alert_ends_later"
+            ),
+            models.CheckConstraint(
+                condition=Q(lifted_at__isnull=True) | ~Q(lift_reason=""),
+                name="alert_lift_has_reason",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Consumer alert on {self.provider}"
 
 
 # --- Moderation queues: proxies so that each queue is its own admin changelist ---------------

@@ -12,7 +12,14 @@ from django.db.models.functions import Greatest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from reviews.models import Category, ModerationDecision, Provider, Review, ReviewStatus
+from reviews.models import (
+    Category,
+    ConsumerAlert,
+    ModerationDecision,
+    Provider,
+    Review,
+    ReviewStatus,
+)
 
 PROVIDER_ORDERINGS = {
     "-score": ("-score", "name"),
@@ -129,6 +136,15 @@ def provider_search(
 
 def provider_get_public(*, slug: str) -> Provider:
     return get_object_or_404(Provider.objects.active().select_related("category"), slug=slug)
+
+
+def consumer_alerts_active(*, provider: Provider, now=None) -> list[ConsumerAlert]:
+    """The consumer alerts running on `provider` now (usually none or one), in one query."""
+    return list(
+        ConsumerAlert.objects.active(now or timezone.now())
+        .filter(provider=provider)
+        .order_by("-starts_at", "-pk")
+    )
 
 
 def review_list_public(

@@ -2,6 +2,7 @@
 rating badge and the schema.org JSON-LD on its page. User text stays text in all three."""
 
 import json
+import re
 
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.contrib.syndication.views import Feed
@@ -33,6 +34,16 @@ def rating_stars(rating: int) -> str:
 
 
 # --- Atom feed ----------------------------------------------------------------------------
+# Characters XML 1.0 cannot carry (C0 controls other than tab and newlines, surrogates,
+# U+FFFE/U+FFFF). Review text may hold them (we keep what people wrote exactly); the feed
+# shows U+FFFD in their place so that it stays well-formed.
+XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(value: str) -> str:
+    return XML_ILLEGAL.sub("\ufffd", value) if value else value
+
+
 class PlainTextAtom1Feed(Atom1Feed):
     """Atom whose entry summary is `type="text"`.
 
@@ -56,10 +67,12 @@ class ProviderReviewsFeed(Feed):
         return provider_get_public(slug=slug)
 
     def title(self, obj: Provider) -> str:
-        return _("Reviews of %(provider)s") % {"provider": obj.name}
+        return xml_text(_("Reviews of %(provider)s") % {"provider": obj.name})
 
     def subtitle(self, obj: Provider) -> str:
-        return _("The newest published reviews of %(provider)s on Heard.") % {"provider": obj.name}
+        return xml_text(
+            _("The newest published reviews of %(provider)s on Heard.") % {"provider": obj.name}
+        )
 
     def link(self, obj: Provider) -> str:
         return obj.get_absolute_url()
@@ -70,22 +83,25 @@ class ProviderReviewsFeed(Feed):
     # Atom titles are text constructs: the XML writer escapes them once. Django's default
     # item_title escapes a second time (an RSS habit), which readers would show as "&lt;".
     def item_title(self, item: Review) -> str:
-        return _("%(stars)s %(title)s (%(rating)s out of 5 stars)") % {
-            "stars": rating_stars(item.rating),
-            "title": HIDDEN_TITLE if item.is_hidden else item.title,
-            "rating": item.rating,
-        }
+        return xml_text(
+            _("%(stars)s %(title)s (%(rating)s out of 5 stars)")
+            % {
+                "stars": rating_stars(item.rating),
+                "title": HIDDEN_TITLE if item.is_hidden else item.title,
+                "rating": item.rating,
+            }
+        )
 
     # A hidden review keeps its entry, with the notice instead of its text: readers that
     # already fetched it replace the text when the entry's updated date moves on.
     def item_description(self, item: Review) -> str:
-        return HIDDEN_BODY if item.is_hidden else item.body
+        return HIDDEN_BODY if item.is_hidden else xml_text(item.body)
 
     def item_link(self, item: Review) -> str:
         return item.get_absolute_url()
 
     def item_author_name(self, item: Review) -> str:
-        return item.author_name
+        return xml_text(item.author_name)
 
     def item_pubdate(self, item: Review):
         return item.published_at

@@ -8,6 +8,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from portal.ratelimits import (
+    rate_limited,
+    rate_limited_form,
+    too_many_requests,
+    with_retry_after,
+)
 from responses.insights import provider_responsiveness
 from responses.selectors import provider_changes_made
 from reviews import selectors, services
@@ -84,6 +90,7 @@ def provider_detail(request, slug):
         "response": selectors.provider_response_figures(provider=provider),
         "changes_made": provider_changes_made(provider=provider),
         "responsiveness": provider_responsiveness(provider),
+        "consumer_alerts": selectors.consumer_alerts_active(provider=provider),
     }
     return render(request, "reviews/provider_detail.html", context)
 
@@ -148,6 +155,7 @@ def review_create(request, slug):
     provider = selectors.provider_get_public(slug=slug)
     invitation, refused = _session_invitation(request, provider)
     form = ReviewForm(request.POST or None, provider=provider)
+    wait = 0 if refused else rate_limited_form(request, form, "review_submit")
     # A review written as Invited is not sent as organic without the author seeing why.
     if request.method == "POST" and not refused and form.is_valid():
         try:
@@ -168,11 +176,12 @@ def review_create(request, slug):
             if invitation is not None:
                 request.session.pop(INVITATION_SESSION_KEY, None)
             return redirect("reviews:review_submitted", pk=review.pk)
-    return render(
+    response = render(
         request,
         "reviews/review_form.html",
         {"form": form, "provider": provider, "invitation": invitation},
     )
+    return with_retry_after(response, wait) if wait else response
 
 
 @login_required
@@ -185,6 +194,8 @@ def review_submitted(request, pk):
 @require_POST
 def review_helpful(request, pk):
     review = selectors.review_get_visible(pk=pk, user=request.user)
+    if wait := rate_limited(request, "vote"):
+        return too_many_requests(request, wait)
     try:
         if request.POST.get("action") == "remove":
             services.review_unvote_helpful(review=review, user=request.user)
@@ -207,6 +218,7 @@ def _back_to_review(request, review):
 def review_report(request, pk):
     review = selectors.review_get_visible(pk=pk, user=request.user)
     form = ReportForm(request.POST or None)
+    wait = rate_limited_form(request, form, "report")
     if request.method == "POST" and form.is_valid():
         try:
             services.review_report(review=review, reporter=request.user, **form.cleaned_data)
@@ -222,7 +234,8 @@ def review_report(request, pk):
                 _("Thank you. A moderator will look at your report and tell you the outcome."),
             )
             return redirect(review.provider.get_absolute_url())
-    return render(request, "reviews/review_report.html", {"form": form, "review": review})
+    response = render(request, "reviews/review_report.html", {"form": form, "review": review})
+    return with_retry_after(response, wait) if wait else response
 
 
 @login_required

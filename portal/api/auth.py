@@ -13,8 +13,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.api.schema import ERRORS_400_429
+from portal.api.schema import E403, ERRORS_400_429
 from portal.api.throttles import TokenRequestThrottle
+from portal.logs import audit
 
 LOGIN_FAILED_WAIT = 5 * 60  # allauth's "login_failed" key window (5/5m/key), for Retry-After
 
@@ -22,6 +23,36 @@ LOGIN_FAILED_WAIT = 5 * 60  # allauth's "login_failed" key window (5/5m/key), fo
 class TokenInput(serializers.Serializer):
     email = serializers.EmailField()
     password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
+    code = serializers.CharField(
+        required=False,
+        max_length=16,
+        help_text="The 6-digit code from your authenticator app, if your account has one.",
+    )
+
+
+def _second_factor_check(user, code: str) -> None:
+    """A token is as good as a signed-in session, so it asks for what the login form asks for:
+    the authenticator code when the account has one; and an account whose role requires a
+    second factor (staff, owners, managers) must set one up on the website first."""
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import TOTP
+    from django.conf import settings
+
+    from accounts.middleware import mfa_required_for
+
+    totp = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
+    if totp is None:
+        if getattr(settings, "MFA_REQUIRED", False) and mfa_required_for(user):
+            raise exceptions.PermissionDenied(
+                _("Your role needs two-factor authentication: set it up on the website first.")
+            )
+        return
+    if not code:
+        raise exceptions.ValidationError(
+            {"code": [_("Enter the code from your authenticator app.")]}
+        )
+    if not TOTP(totp).validate_code(code):
+        raise exceptions.ValidationError({"code": [_("That code is not valid.")]})
 
 
 class TokenView(APIView):
@@ -34,6 +65,7 @@ class TokenView(APIView):
         responses={
             200: inline_serializer("TokenOutput", {"token": serializers.CharField()}),
             **ERRORS_400_429,
+            403: E403,
         },
         examples=[
             OpenApiExample(
@@ -70,5 +102,7 @@ class TokenView(APIView):
                     ]
                 }
             )
+        _second_factor_check(user, data.validated_data.get("code", ""))
         token, _created = Token.objects.get_or_create(user=user)
+        audit("api_token_issued", now=True, actor=user, user_id=user.pk)
         return Response({"token": token.key})

@@ -9,6 +9,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from portal.logs import actor_ref, audit, redact
 from responses.services.tickets import TransitionNotAllowed
 
 NON_FIELD = "non_field_errors"
@@ -62,6 +63,16 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
+    if response.status_code == status.HTTP_403_FORBIDDEN:
+        request = context["request"]
+        audit(
+            "permission_denied",
+            now=True,
+            actor=actor_ref(request.user),
+            path=redact(request.path),
+            method=request.method,
+            source="api",
+        )
     if isinstance(exc, exceptions.ValidationError):
         data = response.data
         if isinstance(data, list):

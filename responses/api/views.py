@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from portal.api.exceptions import ServiceValidationError
 from portal.api.schema import E400, E401, E403, E404, E409, E429, WRITE_ERRORS
+from portal.api.throttles import InvitationThrottle, TicketMessageThrottle
 from responses.access import member_provider_get
 from responses.api import serializers as s
 from responses.api.filters import TicketFilter
@@ -41,6 +42,10 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return ticket_list_visible_to(user=self.request.user).order_by("-created_at", "-pk")
+
+    def get_throttles(self):
+        extra = [TicketMessageThrottle()] if self.action == "messages" else []
+        return [*super().get_throttles(), *extra]
 
     def get_object(self):
         try:
@@ -109,6 +114,9 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
 
 class InvitationsView(APIView):
     permission_classes = [IsAuthenticated]
+
+    def get_throttles(self):
+        return [*super().get_throttles(), InvitationThrottle()]
 
     @extend_schema(
         summary="Invite customers to review (owners and managers)",

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from portal.emails import email_send
+from portal.logs import audit
 from responses.access import require_role
 from responses.checks import reply_flags
 from responses.models import (
@@ -221,6 +222,18 @@ def reply_moderate(
         target=reply, reply=reply, moderator=moderator, decision=decision, reason=reason, note=note
     )
     _notify(reply=reply, decision=record, edit=False)
+    audit(
+        "reply_moderated",
+        actor=moderator,
+        reply_id=reply.pk,
+        review_id=reply.review_id,
+        provider_id=reply.provider_id,
+        decision=decision,
+        reason=reason,
+        from_status=ReplyStatus.PENDING,
+        to_status=reply.status,
+        decision_id=record.pk,
+    )
     return reply
 
 
@@ -260,6 +273,17 @@ def reply_revision_moderate(
         note=note,
     )
     _notify(reply=reply, decision=record, edit=True)
+    audit(
+        "reply_revision_moderated",
+        actor=moderator,
+        revision_id=revision.pk,
+        reply_id=reply.pk,
+        provider_id=reply.provider_id,
+        decision=decision,
+        reason=reason,
+        to_status=revision.status,
+        decision_id=record.pk,
+    )
     return revision
 
 

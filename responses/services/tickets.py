@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from portal.emails import email_send
+from portal.logs import audit
 from responses.checks import ReplyFlag, reply_flags
 from responses.models import (
     CAN_REPLY,
@@ -190,6 +191,16 @@ def ticket_open(
         to=TicketStatus.NEW,
     )
     _notify(ticket, event, to_customer=False, to_business=True)
+    audit(
+        "ticket_opened",
+        actor=customer,
+        ticket_id=ticket.pk,
+        provider_id=ticket.provider_id,
+        review_id=ticket.review_id,
+        source=source,
+        to_status=ticket.status,
+        event_id=event.pk,
+    )
     return ticket
 
 
@@ -269,6 +280,16 @@ def ticket_transition(
         to_customer=role != ActorRole.CUSTOMER,
         to_business=role != ActorRole.MEMBER,
     )
+    audit(
+        "ticket_transitioned",
+        actor=actor,
+        ticket_id=ticket.pk,
+        provider_id=ticket.provider_id,
+        role=role,
+        from_status=frm,
+        to_status=to,
+        event_id=event.pk,
+    )
     return ticket
 
 
@@ -302,6 +323,16 @@ def ticket_message(
             to_customer=role != ActorRole.CUSTOMER,
             to_business=role != ActorRole.MEMBER,
         )
+    audit(
+        "ticket_message",
+        actor=actor,
+        ticket_id=ticket.pk,
+        provider_id=ticket.provider_id,
+        role=role,
+        kind=event.kind,
+        internal=internal,
+        event_id=event.pk,
+    )
     return event
 
 
@@ -323,6 +354,14 @@ def ticket_assign(*, ticket: Ticket, actor: User, assignee: User | None) -> Tick
         kind=EventKind.ASSIGNMENT,
         body=assignee.display_name if assignee else _("Unassigned"),
         internal=True,
+    )
+    audit(
+        "ticket_assigned",
+        actor=actor,
+        ticket_id=ticket.pk,
+        provider_id=ticket.provider_id,
+        role=role,
+        assignee_id=assignee.pk if assignee else None,
     )
     return ticket
 
@@ -354,6 +393,13 @@ def ticket_record_change(*, ticket: Ticket, actor: User, text: str) -> Ticket:
         ticket, actor=actor, role=ActorRole.MEMBER, kind=EventKind.CHANGE_MADE, body=text
     )
     _notify(ticket, event, to_customer=True, to_business=False)
+    audit(
+        "ticket_change_recorded",
+        actor=actor,
+        ticket_id=ticket.pk,
+        provider_id=ticket.provider_id,
+        event_id=event.pk,
+    )
     return ticket
 
 
@@ -371,6 +417,13 @@ def ticket_answer_put_right(*, ticket: Ticket, actor: User, answer: str) -> Tick
     ticket.put_right = answer
     ticket.save(update_fields=["put_right", "updated_at"])
     _event(ticket, actor=actor, role=ActorRole.CUSTOMER, kind=EventKind.PUT_RIGHT, body=answer)
+    audit(
+        "ticket_put_right_answered",
+        actor=actor,
+        ticket_id=ticket.pk,
+        provider_id=ticket.provider_id,
+        answer=answer,
+    )
     return ticket
 
 

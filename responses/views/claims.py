@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 
+from portal.ratelimits import rate_limited_form, with_retry_after
 from responses.access import membership_get
 from responses.forms_team import ClaimForm
 from responses.models import ClaimStatus, ProviderClaim
@@ -28,6 +29,7 @@ def claim_create(request, slug):
             request, "responses/claim_submitted.html", {"claim": pending, "provider": provider}
         )
     form = ClaimForm(request.POST or None)
+    wait = rate_limited_form(request, form, "claim")
     if request.method == "POST" and form.is_valid():
         try:
             claim_submit(user=request.user, provider=provider, **form.cleaned_data)
@@ -35,4 +37,5 @@ def claim_create(request, slug):
             form.add_service_error(error)
         else:
             return redirect("responses:claim_create", slug=provider.slug)
-    return render(request, "responses/claim_form.html", {"provider": provider, "form": form})
+    response = render(request, "responses/claim_form.html", {"provider": provider, "form": form})
+    return with_retry_after(response, wait) if wait else response

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 
+from portal.ratelimits import rate_limited, rate_limited_form, wait_message, with_retry_after
 from responses.access import member_provider_get
 from responses.models import CAN_INVITE_CUSTOMERS
 from responses.services.invitations import (
@@ -112,6 +113,7 @@ def invitation_list(request, slug):
     provider, membership = member_provider_get(user=request.user, slug=slug)
     can_invite = membership.role in CAN_INVITE_CUSTOMERS
     form = InvitationUploadForm()
+    wait = 0
     if request.method == "POST":
         # The services refuse too; refusing first makes any POST from a responder a 403,
         # whatever it holds.
@@ -120,7 +122,12 @@ def invitation_list(request, slug):
         # Bound even when empty (`request.POST or None` would leave an empty POST unbound).
         form = InvitationUploadForm(request.POST, request.FILES)
         if "create_link" in request.POST:
-            return _create_link(request, provider)
+            if not (wait := rate_limited(request, "customer_invite")):
+                return _create_link(request, provider)
+            messages.error(request, wait_message(wait, form=False))
+            form = InvitationUploadForm()  # the link button posts no addresses to keep
+        else:
+            wait = rate_limited_form(request, form, "customer_invite")
         if form.is_valid():
             try:
                 sent = invitations_send(
@@ -150,7 +157,8 @@ def invitation_list(request, slug):
         "new_link": _new_link(provider, request.GET.get("new")) if can_invite else None,
         "SITE_URL": settings.SITE_URL,  # links are shown as the emails write them
     }
-    return render(request, "responses/invitations.html", context)
+    response = render(request, "responses/invitations.html", context)
+    return with_retry_after(response, wait) if wait else response
 
 
 def _sent_message(count: int, expires_at) -> str:

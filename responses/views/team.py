@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from portal.ratelimits import rate_limited_form, with_retry_after
 from responses.access import member_provider_get
 from responses.forms_team import MemberEditForm, SettingsForm, TeamInviteForm
 from responses.models import (
@@ -92,6 +93,7 @@ def team_invite(request, slug):
     if request.method == "POST":
         _refuse_unless(membership, CAN_MANAGE_TEAM)
     form = TeamInviteForm(request.POST or None, initial={"role": Role.RESPONDER})
+    wait = rate_limited_form(request, form, "team_invite")
     if request.method == "POST" and form.is_valid():
         try:
             invitation = services.team_invite(
@@ -106,7 +108,7 @@ def team_invite(request, slug):
                 % {"email": invitation.email, "days": services.INVITATION_VALID_DAYS},
             )
             return redirect("responses:team", slug=provider.slug)
-    return _page(
+    response = _page(
         request,
         "team_invite.html",
         provider=provider,
@@ -114,6 +116,7 @@ def team_invite(request, slug):
         form=form if can_manage else None,
         valid_days=services.INVITATION_VALID_DAYS,
     )
+    return with_retry_after(response, wait) if wait else response
 
 
 @login_required

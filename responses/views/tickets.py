@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 
 from accounts.models import User
+from portal.ratelimits import rate_limited_form, with_retry_after
 from responses.access import member_provider_get, membership_get
 from responses.forms_team import ServiceErrorsMixin
 from responses.models import ActorRole, EventKind, PutRight, TicketStatus
@@ -44,6 +45,8 @@ from reviews.models import ReviewStatus
 from reviews.selectors import provider_get_public
 
 PER_PAGE = 20
+# Writing to the other side (or the team's notes) is what a script would repeat.
+RATE_LIMITED_ACTIONS = ("message", "note")
 REVIEW_EDITABLE = (ReviewStatus.PENDING, ReviewStatus.PUBLISHED, ReviewStatus.REJECTED)
 
 
@@ -221,12 +224,14 @@ def ticket_detail(request, pk):
     if role not in (ActorRole.CUSTOMER, ActorRole.MEMBER):
         raise Http404("Not a ticket you take part in.")
     builders = _page_forms(ticket, role, ticket.provider.name)
-    posted, refusal = {}, ""
+    posted, refusal, wait = {}, "", 0
     if request.method == "POST":
         action = request.POST.get("action", "")
         if action not in builders:
             return HttpResponseBadRequest(_("Unknown action."))
         form = posted[action] = builders[action](request.POST)
+        if action in RATE_LIMITED_ACTIONS:
+            wait = rate_limited_form(request, form, "ticket_message")
         if form.is_valid():
             try:
                 done = _apply(action, form, ticket, request)
@@ -246,7 +251,10 @@ def ticket_detail(request, pk):
         name: posted[name] if name in posted else build(None) for name, build in builders.items()
     }
     context = _ticket_context(request, ticket, role, forms_, refusal)
-    return render(request, "responses/ticket_detail.html", context, status=409 if refusal else 200)
+    response = render(
+        request, "responses/ticket_detail.html", context, status=409 if refusal else 200
+    )
+    return with_retry_after(response, wait) if wait else response
 
 
 def _ticket_context(request, ticket, role, forms_, refusal) -> dict:
@@ -407,6 +415,7 @@ def my_tickets(request):
 def complaint_create(request, slug):
     provider = provider_get_public(slug=slug)
     form = ComplaintForm(request.POST or None)
+    wait = rate_limited_form(request, form, "complaint")
     if request.method == "POST" and form.is_valid():
         try:
             ticket = complaint_submit(provider=provider, customer=request.user, **form.cleaned_data)
@@ -419,4 +428,7 @@ def complaint_create(request, slug):
                 % {"name": provider.name},
             )
             return redirect("responses:ticket_detail", pk=ticket.pk)
-    return render(request, "responses/complaint_form.html", {"provider": provider, "form": form})
+    response = render(
+        request, "responses/complaint_form.html", {"provider": provider, "form": form}
+    )
+    return with_retry_after(response, wait) if wait else response

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from portal.emails import email_send
+from portal.logs import audit
 from reviews.models import (
     HIDING_REPORT_REASONS,
     SUPERUSER_REPORT_REASONS,
@@ -96,6 +97,17 @@ def review_moderate(
         note=note,
     )
     _notify_author(review=review, template="review_decided", decision=record)
+    audit(
+        "review_moderated",
+        actor=moderator,
+        review_id=review.pk,
+        provider_id=review.provider_id,
+        decision=decision,
+        reason=reason,
+        from_status=ReviewStatus.PENDING,
+        to_status=review.status,
+        decision_id=record.pk,
+    )
     return review
 
 
@@ -142,6 +154,17 @@ def revision_moderate(
         note=note,
     )
     _notify_author(review=review, template="revision_decided", decision=record)
+    audit(
+        "revision_moderated",
+        actor=moderator,
+        revision_id=revision.pk,
+        review_id=review.pk,
+        provider_id=review.provider_id,
+        decision=decision,
+        reason=reason,
+        to_status=revision.status,
+        decision_id=record.pk,
+    )
     return revision
 
 
@@ -172,6 +195,16 @@ def review_remove(*, review: Review, moderator: User, reason: str, note: str = "
         note=note,
     )
     _notify_author(review=review, template="review_decided", decision=record)
+    audit(
+        "review_removed",
+        actor=moderator,
+        review_id=review.pk,
+        provider_id=review.provider_id,
+        reason=reason,
+        from_status=ReviewStatus.PUBLISHED,
+        to_status=review.status,
+        decision_id=record.pk,
+    )
     return review
 
 
@@ -245,4 +278,16 @@ def report_decide(
                     "user": each.reporter,
                 },
             )
+    audit(
+        "report_decided",
+        actor=moderator,
+        report_id=report.pk,
+        review_id=review.pk,
+        provider_id=review.provider_id,
+        report_reason=report.reason,
+        decision=decision,
+        reason=reason,
+        to_status=closing[0].status,
+        closed_report_ids=[each.pk for each in closing],
+    )
     return report
