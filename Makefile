@@ -11,7 +11,8 @@ PG_TEST_DB  ?= heard_test
 REDIS_URL   ?= redis://127.0.0.1:6379/1
 
 .DEFAULT_GOAL := help
-.PHONY: help demo serve migrate seed test test-postgres lint format pytest worker check-sla clean node
+.PHONY: help demo serve migrate seed test test-postgres lint format pytest worker check-sla clean node \
+        bench bench-seed
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -78,6 +79,19 @@ test-postgres: $(VENV)/.dev node ## Run the whole suite on local PostgreSQL and 
 	  || psql "$(PG_URL)/postgres" -qc 'CREATE DATABASE "$(PG_TEST_DB)"'
 	DATABASE_URL="$(PG_URL)/$(PG_TEST_DB)" CACHE_URL="$(REDIS_URL)" CACHE_KEY_PREFIX="heard-test-$$$$" \
 	  $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# --- performance ---------------------------------------------------------------------------
+BENCH_DB    ?= heard_bench
+
+bench: $(VENV)/.runtime ## Load-test 100k providers / 1M reviews on PostgreSQL (BENCH_CACHE=off: no cache)
+	@command -v wrk >/dev/null || apt-get install -y wrk
+	BENCH_DB_URL="$(PG_URL)/$(BENCH_DB)" $(PY) bench/run.py
+
+bench-seed: $(VENV)/.runtime ## Recreate the benchmark database and time the seeding
+	psql "$(PG_URL)/postgres" -qc 'DROP DATABASE IF EXISTS "$(BENCH_DB)"' -c 'CREATE DATABASE "$(BENCH_DB)"'
+	DATABASE_URL="$(PG_URL)/$(BENCH_DB)" $(MANAGE) migrate --noinput -v0
+	DATABASE_URL="$(PG_URL)/$(BENCH_DB)" /usr/bin/time -v $(MANAGE) seed_demo \
+	  --providers 100000 --reviews 1000000 --quiet-logins
 
 clean: ## Remove the virtual environment, node modules and local database
 	rm -rf $(VENV) node_modules db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .ruff_cache

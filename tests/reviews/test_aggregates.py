@@ -6,6 +6,7 @@ import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from hypothesis import HealthCheck, note
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -45,6 +46,7 @@ from tests.factories import (
     CategoryFactory,
     ModeratorFactory,
     ProviderFactory,
+    ReviewFactory,
     UserFactory,
     publish,
     this_month,
@@ -386,3 +388,41 @@ def test_recompute_limited_to_some_providers_leaves_the_others(db):
     assert provider_stats_recompute(provider_ids=[one.pk]) == 1
     assert Provider.objects.get(pk=other.pk).review_count == 9
     assert Provider.objects.get(pk=one.pk).review_count == 0
+
+
+def test_recompute_of_reviews_written_straight_to_the_table_equals_the_computation(db):
+    """As after a bulk load (seed_demo): published reviews with every kind of figure, and
+    none of them counted yet. On PostgreSQL this is the set-based SQL path."""
+    busy, quiet, empty = ProviderFactory.create_batch(3)
+    now = timezone.now()
+    shapes = [
+        (5, {"manner": 5, "speed": 4}, True, ReviewSource.INVITED),
+        (1, {"manner": 1}, False, ReviewSource.ORGANIC),
+        (3, {}, None, ReviewSource.ORGANIC),
+        (4, {"speed": 3}, True, ReviewSource.INVITED),
+        (2, {"manner": 2, "speed": 1}, None, ReviewSource.ORGANIC),
+    ]
+    for i in range(23):  # 23 + the prior weight 7 = 30: a score that is not a round number
+        rating, aspects, recommend, source = shapes[i % len(shapes)]
+        ReviewFactory(
+            provider=busy,
+            rating=rating,
+            aspects=aspects,
+            would_recommend=recommend,
+            source=source,
+            status=ReviewStatus.PUBLISHED,
+            published_at=now,
+        )
+    ReviewFactory(provider=quiet, rating=4, aspects={"speed": 5}, status=ReviewStatus.PUBLISHED)
+    ReviewFactory(provider=quiet, rating=1, status=ReviewStatus.PENDING)
+    ReviewFactory(provider=empty, rating=5, status=ReviewStatus.REJECTED)
+
+    assert provider_stats_recompute(provider_ids=[busy.pk, quiet.pk, empty.pk]) == 2
+    computed = provider_stats_compute()
+    for provider in (busy, quiet, empty):
+        provider.refresh_from_db()
+        assert {f: getattr(provider, f) for f in STAT_FIELDS} == computed[provider.pk]
+    assert busy.review_count == 23 and busy.aspect_totals["manner"][1] == 14
+    assert quiet.review_count == 1 and quiet.aspect_totals == {"speed": [5, 1]}
+    assert empty.review_count == 0 and empty.aspect_totals == {}
+    assert provider_stats_recompute() == 0

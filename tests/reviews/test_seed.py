@@ -2,6 +2,7 @@
 seed creates, that a second run adds nothing, and that the stored figures check out."""
 
 import io
+import itertools
 from collections import Counter
 
 import pytest
@@ -9,10 +10,13 @@ from allauth.account.models import EmailAddress
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db.models import Count
+from django.db import connection
+from django.db.models import Count, F, OuterRef, Subquery
 from django.utils import timezone
 
 from accounts.models import User
+from portal.management.commands import seed_demo
+from responses.models import EventKind, Reply, Ticket, TicketStatus
 from reviews.models import (
     LIVE_STATUSES,
     AspectQuestion,
@@ -220,3 +224,112 @@ def test_check_names_the_wrong_provider_and_field(seeded):
     with pytest.raises(CommandError):
         call_command("recompute_provider_stats", "--check", stdout=out)
     assert f"{provider.slug}: rating_5: stored {provider.rating_5 + 2}" in out.getvalue()
+
+
+# --- at scale: the COPY path on PostgreSQL, the same rules everywhere ------------------------
+SCALE = {"providers": 300, "reviews": 3000, "business": "bulk", "quiet_logins": True}
+
+
+@pytest.fixture
+def postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: the COPY load, index rebuilds and bulk business activity")
+
+
+@pytest.fixture
+def scale_seeded(db, monkeypatch):
+    # A few "stars" (chains with far more reviews) and, on PostgreSQL, the index rebuild that a
+    # million-review load uses: both start at this size instead of their production thresholds.
+    monkeypatch.setattr(seed_demo, "STAR_EVERY", 100)
+    monkeypatch.setattr(seed_demo, "REBUILD_INDEXES_FROM", 1000)
+    return seed(**SCALE)
+
+
+def schema() -> set[tuple[str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = ANY(%s::regclass[]) UNION "
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY(%s)",
+            [seed_demo.LOADED_TABLES, seed_demo.LOADED_TABLES],
+        )
+        # PostgreSQL rewrites a partial index's predicate when it prints it (the IN list of
+        # the exclusion constraint comes back cast differently), so compare up to WHERE.
+        return {(name, definition.split(" WHERE ")[0]) for name, definition in cursor.fetchall()}
+
+
+def test_a_larger_seed_has_its_skew_and_figures_that_check_out(scale_seeded):
+    assert Provider.objects.count() == 300
+    assert Review.objects.exclude(author__email=DEMO_CUSTOMER).count() == 3000
+    per_provider = sorted(Provider.objects.annotate(n=Count("reviews")).values_list("n", flat=True))
+    median = per_provider[len(per_provider) // 2]
+    # Three stars with many times the typical count, most providers with a handful.
+    assert per_provider[-3] >= 10 * median
+    assert median <= 10
+    figures = provider_stats_compute()
+    for provider in Provider.objects.all():
+        assert {f: getattr(provider, f) for f in STAT_FIELDS} == figures[provider.pk]
+    assert "All 300 providers agree." in recompute("--check")
+    # Decisions, live-review uniqueness and reviewers' join dates, as in the small seed.
+    decided = Review.objects.exclude(status=ReviewStatus.PENDING)
+    assert ModerationDecision.objects.filter(review__in=decided).count() == decided.count()
+    assert not ModerationDecision.objects.filter(
+        review__status=ReviewStatus.PUBLISHED, decision=Decision.REJECT
+    ).exists()
+    first = Review.objects.filter(author=OuterRef("pk")).order_by("submitted_at")
+    reviewers = User.objects.filter(email__endswith="@reviewers.example.net")
+    late = reviewers.annotate(first=Subquery(first.values("submitted_at")[:1])).filter(
+        date_joined__gte=F("first")
+    )
+    assert not late.exists()
+
+
+def test_a_rerun_at_scale_adds_nothing(scale_seeded, monkeypatch):
+    monkeypatch.setattr(seed_demo, "STAR_EVERY", 100)
+    before = {**counts(), "Reply": Reply.objects.count(), "Ticket": Ticket.objects.count()}
+    seed(**SCALE)
+    assert {**counts(), "Reply": Reply.objects.count(), "Ticket": Ticket.objects.count()} == before
+
+
+@pytest.mark.postgres
+def test_the_copy_load_rebuilds_every_index_and_constraint(postgres_only, db, monkeypatch):
+    monkeypatch.setattr(seed_demo, "REBUILD_INDEXES_FROM", 1000)
+    before = schema()
+    out = seed(**SCALE)
+    assert "Rebuilt " in out
+    assert schema() == before
+    assert Review.objects.count() == 3003
+
+
+@pytest.mark.postgres
+def test_bulk_replies_and_tickets_are_consistent(postgres_only, scale_seeded):
+    now = timezone.now()
+    replies = Reply.objects.select_related("review")
+    assert replies.count() > 50
+    for reply in replies:
+        assert reply.review.status == ReviewStatus.PUBLISHED
+        assert reply.provider_id == reply.review.provider_id
+        assert reply.review.published_at < reply.submitted_at < reply.published_at < now
+    tickets = Ticket.objects.select_related("review")
+    assert tickets.count() > 10
+    # Most are old enough to have run their course; the newest (if any) are still open.
+    assert TicketStatus.CLOSED in {t.status for t in tickets}
+    for ticket in tickets:
+        assert ticket.review.status == ReviewStatus.PUBLISHED and ticket.review.rating <= 2
+        assert ticket.customer_id == ticket.review.author_id
+        assert ticket.created_at == ticket.review.submitted_at
+        assert ticket.first_response_due > ticket.created_at
+        if ticket.status == TicketStatus.NEW:
+            assert ticket.first_responded_at is None
+        else:
+            assert ticket.created_at < ticket.first_responded_at < now
+        if ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+            assert ticket.first_responded_at < ticket.resolved_at <= ticket.resolution_due
+        if ticket.status == TicketStatus.CLOSED:
+            assert ticket.resolved_at < ticket.closed_at < now and ticket.confirmed_by_customer
+        else:
+            assert ticket.closed_at is None
+        events = list(ticket.events.order_by("created_at"))
+        assert events[0].kind == EventKind.OPENED
+        assert events[-1].to_status == ticket.status
+        assert all(a.to_status == b.from_status for a, b in itertools.pairwise(events))
