@@ -332,6 +332,16 @@ class Responsiveness:
     def confirmed_rate(self) -> int | None:
         return round(100 * self.confirmed / self.tickets_due) if self.tickets_due else None
 
+    def response_figures(self) -> dict:
+        """The reply rate and time as `reviews.selectors.provider_response_figures` gives
+        them (same window, same counting), so a page that shows both needs the queries once."""
+        return {
+            "reviews": self.reviews,
+            "replied": self.replies,
+            "reply_rate": self.reply_rate,
+            "median_reply_hours": self.median_reply_hours,
+        }
+
     def as_dict(self) -> dict:
         return {
             "score": self.score,

@@ -76,6 +76,8 @@ def provider_detail(request, slug):
     page_reviews = list(page.object_list)
     aspects = provider.category.aspects.all()
     averages = provider.aspect_averages()
+    # Its reply rate and time are the page's response figures too: one set of queries.
+    responsiveness = provider_responsiveness(provider)
     context = {
         "provider": provider,
         "page": page,
@@ -87,9 +89,9 @@ def provider_detail(request, slug):
         "aspect_rows": [(a.text, averages[a.code]) for a in aspects if a.code in averages],
         "voted_ids": selectors.helpful_review_ids(user=request.user, reviews=page_reviews),
         "jsonld": provider_jsonld(provider=provider, reviews=page_reviews, request=request),
-        "response": selectors.provider_response_figures(provider=provider),
+        "response": responsiveness.response_figures(),
         "changes_made": provider_changes_made(provider=provider),
-        "responsiveness": provider_responsiveness(provider),
+        "responsiveness": responsiveness,
         "consumer_alerts": selectors.consumer_alerts_active(provider=provider),
     }
     return render(request, "reviews/provider_detail.html", context)

@@ -68,10 +68,8 @@ class ProviderViewSet(viewsets.ReadOnlyModelViewSet):
 
     def retrieve(self, request, *args, **kwargs):
         provider = self.get_object()
-        context = {
-            "response": selectors.provider_response_figures(provider=provider),
-            "responsiveness": provider_responsiveness(provider),
-        }
+        responsiveness = provider_responsiveness(provider)
+        context = {"response": responsiveness.response_figures(), "responsiveness": responsiveness}
         return Response(s.ProviderDetailSerializer(provider, context=context).data)
 
 

@@ -137,9 +137,9 @@ def test_provider_page_runs_a_constant_number_of_queries(
     _published(provider, count, moderator)
     voter = UserFactory()
     client.force_login(voter)
-    # session and user; provider; reviews; aspects; votes; response figures (2); changes
-    # made; responsiveness (3); consumer alerts — none of them grows with the reviews
-    with django_assert_max_num_queries(13):
+    # session and user; provider; reviews; aspects; votes; changes made; responsiveness (3,
+    # which give the reply figures too); consumer alerts — none grows with the reviews
+    with django_assert_max_num_queries(11):
         response = client.get(provider.get_absolute_url())
     assert response.status_code == 200
 
@@ -347,3 +347,29 @@ def test_visit_month_choices_cover_two_years(client_logged_in, provider):
     assert f'value="{earliest.isoformat()}"' in body
     assert f'value="{add_months(earliest, -1).isoformat()}"' not in body
     assert isinstance(timezone.localdate(), dt.date)
+
+
+def test_the_reply_figures_on_the_page_are_the_responsiveness_figures(client, provider, moderator):
+    """The page takes its reply rate and time from the responsiveness score's queries; they
+    must say what reviews.selectors.provider_response_figures says."""
+    from responses.insights import provider_responsiveness
+    from responses.models import Reply
+    from reviews.selectors import provider_response_figures
+
+    reviews = _published(provider, 4, moderator)
+    for hours, review in zip((2, 30), reviews, strict=False):
+        review.refresh_from_db()
+        Reply.objects.create(
+            review=review,
+            provider=provider,
+            responder_name="The manager",
+            body="Thank you for writing.",
+            status="published",
+            submitted_at=review.published_at + dt.timedelta(hours=hours),
+            published_at=review.published_at + dt.timedelta(hours=hours + 1),
+        )
+    assert provider_responsiveness(provider).response_figures() == provider_response_figures(
+        provider=provider
+    )
+    body = client.get(provider.get_absolute_url()).content.decode()
+    assert "Replies to 50% of reviews, usually within 16 hours." in body
