@@ -21,6 +21,7 @@ from accounts.models import User
 from accounts.selectors import account_data_export
 from portal.emails import email_send
 from portal.logs import audit
+from reviews.pagecache import providers_pages_changed
 
 # Shown wherever a deleted account's name used to be (Review.author_name says the same).
 FORMER_MEMBER = gettext_lazy("Former member")
@@ -247,6 +248,8 @@ def account_delete(*, user: User, request=None) -> dict:
 
     email, name = user.email, user.display_name
     addresses = _addresses(user)
+    # Their reviews will read "Former member": the pages showing them must be drawn afresh.
+    providers_pages_changed(user.reviews.values_list("provider_id", flat=True))
     counts = {
         "reviews_deidentified": user.reviews.count(),
         "reviews_withdrawn": _withdraw_unpublished_writing(user),

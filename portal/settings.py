@@ -359,6 +359,11 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- Page cache -------------------------------------------------------------------------
+# Anonymous provider pages are cached whole for a minute in the shared cache and refreshed
+# by the services that change them (reviews/pagecache.py).
+PROVIDER_PAGE_CACHE = env.bool("PROVIDER_PAGE_CACHE", default=True)
+
 # --- Ratings ----------------------------------------------------------------------------
 # Bayesian score = (C*m + sum) / (C + n); Trustpilot's published prior: 7 reviews at 3.5.
 RATING_PRIOR_WEIGHT = env.float("RATING_PRIOR_WEIGHT", default=7.0)

@@ -16,7 +16,7 @@ from portal.ratelimits import (
 )
 from responses.insights import provider_responsiveness
 from responses.selectors import provider_changes_made
-from reviews import selectors, services
+from reviews import pagecache, selectors, services
 from reviews.checks import Flag
 from reviews.filters import ProviderFilter
 from reviews.forms import ReportForm, ReviewForm
@@ -61,6 +61,18 @@ def _int_or_none(value):
 
 def provider_detail(request, slug):
     provider = selectors.provider_get_public(slug=slug)
+    # Visitors without a session see the common page: served from the shared cache, kept
+    # fresh by the services (reviews/pagecache.py).
+    use_cache = pagecache.cacheable(request)
+    if use_cache and (cached := pagecache.cached_page(request, provider.pk)) is not None:
+        return cached
+    response = _provider_page(request, provider)
+    if use_cache:
+        pagecache.store_page(request, provider.pk, response)
+    return response
+
+
+def _provider_page(request, provider):
     ordering = request.GET.get("sort", "-published_at")
     if ordering not in dict(REVIEW_SORTS):
         ordering = "-published_at"

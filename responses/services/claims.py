@@ -22,6 +22,7 @@ from responses.models import (
     Role,
 )
 from reviews.models import Decision, ModerationDecision, Provider, RejectionReason
+from reviews.pagecache import provider_page_changed
 from reviews.services.moderation import _require_moderator
 
 ROLE_AT_BUSINESS_MAX = 80
@@ -162,6 +163,7 @@ def claim_decide(
         # transaction, and a full save would write back stale ones.
         Provider.objects.filter(pk=provider.pk).update(is_claimed=True, updated_at=now)
         provider.is_claimed = True
+        provider_page_changed(provider.pk)
     record = ModerationDecision.objects.create(
         content_type=ContentType.objects.get_for_model(ProviderClaim),
         object_id=claim.pk,

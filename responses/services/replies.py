@@ -25,6 +25,7 @@ from responses.models import (
     ResponseTemplate,
 )
 from reviews.models import Decision, ModerationDecision, Provider, RejectionReason, Review
+from reviews.pagecache import provider_page_changed
 from reviews.services.moderation import _require_moderator
 
 REPLY_MAX = 5000
@@ -156,6 +157,7 @@ def reply_withdraw(*, reply: Reply, actor: User) -> Reply:
     reply.revisions.filter(status=ReplyRevisionStatus.PENDING).update(
         status=ReplyRevisionStatus.SUPERSEDED, decided_at=timezone.now()
     )
+    provider_page_changed(reply.provider_id)
     return reply
 
 
@@ -222,6 +224,7 @@ def reply_moderate(
         target=reply, reply=reply, moderator=moderator, decision=decision, reason=reason, note=note
     )
     _notify(reply=reply, decision=record, edit=False)
+    provider_page_changed(reply.provider_id)
     audit(
         "reply_moderated",
         actor=moderator,
@@ -273,6 +276,7 @@ def reply_revision_moderate(
         note=note,
     )
     _notify(reply=reply, decision=record, edit=True)
+    provider_page_changed(reply.provider_id)
     audit(
         "reply_revision_moderated",
         actor=moderator,

@@ -32,6 +32,7 @@ from responses.models import (
 from responses.transitions import OPEN_FOR_WORK, TRANSITIONS, guard_allows
 from reviews.checks import Flag
 from reviews.models import Provider, Review
+from reviews.pagecache import provider_page_changed
 
 logger = logging.getLogger("heard.tickets")
 
@@ -280,6 +281,7 @@ def ticket_transition(
         to_customer=role != ActorRole.CUSTOMER,
         to_business=role != ActorRole.MEMBER,
     )
+    provider_page_changed(ticket.provider_id)
     audit(
         "ticket_transitioned",
         actor=actor,
@@ -393,6 +395,7 @@ def ticket_record_change(*, ticket: Ticket, actor: User, text: str) -> Ticket:
         ticket, actor=actor, role=ActorRole.MEMBER, kind=EventKind.CHANGE_MADE, body=text
     )
     _notify(ticket, event, to_customer=True, to_business=False)
+    provider_page_changed(ticket.provider_id)
     audit(
         "ticket_change_recorded",
         actor=actor,
@@ -417,6 +420,7 @@ def ticket_answer_put_right(*, ticket: Ticket, actor: User, answer: str) -> Tick
     ticket.put_right = answer
     ticket.save(update_fields=["put_right", "updated_at"])
     _event(ticket, actor=actor, role=ActorRole.CUSTOMER, kind=EventKind.PUT_RIGHT, body=answer)
+    provider_page_changed(ticket.provider_id)
     audit(
         "ticket_put_right_answered",
         actor=actor,

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from reviews.models import ConsumerAlert, Decision, ModerationDecision, Provider
+from reviews.pagecache import provider_page_changed
 
 PLACE_PERMISSION = "reviews.place_consumer_alert"
 ALERT_MIN_DAYS = 90
@@ -84,6 +85,7 @@ def consumer_alert_place(
         created_by=staff,
     )
     _record(alert=alert, staff=staff, decision=Decision.ALERT, note=reason)
+    provider_page_changed(alert.provider_id)
     return alert
 
 
@@ -115,4 +117,5 @@ def consumer_alert_lift(*, alert: ConsumerAlert, staff: User, reason: str) -> Co
     alert.lift_reason = reason[:REASON_MAX]
     alert.save(update_fields=["lifted_at", "lifted_by", "lift_reason"])
     _record(alert=alert, staff=staff, decision=Decision.LIFT_ALERT, note=alert.lift_reason)
+    provider_page_changed(alert.provider_id)
     return alert

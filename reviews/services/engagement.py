@@ -14,6 +14,7 @@ from reviews.models import (
     Review,
     ReviewStatus,
 )
+from reviews.pagecache import provider_page_changed
 
 
 # --- votes and reports ------------------------------------------------------------------
@@ -33,6 +34,7 @@ def review_vote_helpful(*, review: Review, user: User) -> Review:
     if not HelpfulVote.objects.filter(review=review, user=user).exists():
         HelpfulVote.objects.create(review=review, user=user)
         Review.objects.filter(pk=review.pk).update(helpful_count=F("helpful_count") + 1)
+        provider_page_changed(review.provider_id)
     review.refresh_from_db(fields=["helpful_count"])
     return review
 
@@ -43,6 +45,7 @@ def review_unvote_helpful(*, review: Review, user: User) -> Review:
     deleted, _details = HelpfulVote.objects.filter(review=review, user=user).delete()
     if deleted:
         Review.objects.filter(pk=review.pk).update(helpful_count=F("helpful_count") - 1)
+        provider_page_changed(review.provider_id)
     review.refresh_from_db(fields=["helpful_count"])
     return review
 
@@ -64,4 +67,5 @@ def review_report(*, review: Review, reporter: User, reason: str, detail: str = 
         # reasons leave it up (a report alone is not a reason to suppress a review).
         review.is_hidden = True
         review.save(update_fields=["is_hidden", "updated_at"])
+        provider_page_changed(review.provider_id)
     return report

@@ -24,6 +24,7 @@ from reviews.models import (
     ReviewStatus,
     RevisionStatus,
 )
+from reviews.pagecache import provider_page_changed
 from reviews.services.stats import StatsEntry, provider_stats_apply
 
 MODERATE_PERMISSION = "reviews.moderate_content"
@@ -141,6 +142,7 @@ def revision_moderate(
             setattr(review, field, getattr(revision, field))
         review.flags = revision.flags
         review.save()
+        provider_page_changed(review.provider_id)
         if review.status == ReviewStatus.PUBLISHED:
             provider_stats_apply(
                 provider_id=review.provider_id, removed=before, added=StatsEntry.of(review)
@@ -255,6 +257,7 @@ def report_decide(
         if review.is_hidden and not still_hiding:
             review.is_hidden = False
             review.save(update_fields=["is_hidden", "updated_at"])
+    provider_page_changed(review.provider_id)
     for each in closing:
         each.status = ReportStatus.UPHELD if decision == Decision.UPHOLD else ReportStatus.DISMISSED
         each.decided_at = now

@@ -14,6 +14,7 @@ from reviews.models import (
     ReviewSource,
     ReviewStatus,
 )
+from reviews.pagecache import provider_page_changed
 
 
 # --- provider aggregates ------------------------------------------------------------------
@@ -50,6 +51,7 @@ def provider_stats_apply(
     concurrent publications add up.
     """
     provider = Provider.objects.select_for_update().get(pk=provider_id)
+    provider_page_changed(provider_id)  # its figures and its list of reviews change
     aspect_totals = {code: list(pair) for code, pair in provider.aspect_totals.items()}
     for entry, sign in ((removed, -1), (added, +1)):
         if entry is None:

@@ -1,0 +1,150 @@
+"""The anonymous provider page is served from the shared cache, and whatever changes what it
+shows is visible on the very next anonymous request (the services move the page's version on
+when they commit)."""
+
+import pytest
+from django.core.cache import cache
+
+from responses.models import TicketStatus
+from responses.services.replies import reply_moderate, reply_submit
+from responses.services.tickets import ticket_open, ticket_record_change, ticket_transition
+from reviews.services import review_vote_helpful
+from reviews.services.alerts import consumer_alert_place
+from reviews.services.engagement import review_report
+from reviews.services.moderation import report_decide
+from tests.factories import (
+    MembershipFactory,
+    ModeratorFactory,
+    ProviderFactory,
+    ReviewFactory,
+    UserFactory,
+    publish,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def page_cache_on(settings):
+    settings.PROVIDER_PAGE_CACHE = True
+    cache.clear()
+
+
+@pytest.fixture
+def provider():
+    return ProviderFactory(name="Riverside Dental", slug="riverside-dental")
+
+
+@pytest.fixture
+def moderator():
+    return ModeratorFactory()
+
+
+def _page(client, url="/providers/riverside-dental/"):
+    response = client.get(url)
+    assert response.status_code == 200
+    return response
+
+
+def test_a_second_anonymous_request_is_served_from_the_cache(client, provider, moderator):
+    publish(ReviewFactory(provider=provider, title="Kind and quick"), moderator)
+    first = _page(client)
+    second = _page(client)
+    assert first["X-Page-Cache"] == "miss" and second["X-Page-Cache"] == "hit"
+    assert "Kind and quick" in second.content.decode()
+    # every response carries its own CSP nonce, and the page's scripts use that one
+    nonce_of = lambda r: r["Content-Security-Policy"].split("'nonce-")[1].split("'")[0]  # noqa: E731
+    assert nonce_of(first) != nonce_of(second)
+    assert f'nonce="{nonce_of(second)}"' in second.content.decode()
+    assert f'nonce="{nonce_of(first)}"' not in second.content.decode()
+    # other orderings and filters are pages of their own
+    assert _page(client, "/providers/riverside-dental/?sort=-rating")["X-Page-Cache"] == "miss"
+
+
+def test_publishing_a_review_shows_on_the_next_request(client, provider, moderator):
+    _page(client)
+    publish(ReviewFactory(provider=provider, title="Brand new review"), moderator)
+    response = _page(client)
+    assert response["X-Page-Cache"] == "miss"
+    assert "Brand new review" in response.content.decode()
+
+
+def test_a_published_reply_shows_on_the_next_request(client, provider, moderator):
+    review = publish(ReviewFactory(provider=provider), moderator)
+    owner = MembershipFactory(provider=provider, role="owner").user
+    _page(client)
+    reply = reply_submit(review=review, actor=owner, body="Thank you, we are glad it went well.")
+    assert "we are glad it went well" not in _page(client).content.decode()  # still moderated
+    reply_moderate(reply=reply, moderator=moderator, decision="approve")
+    assert "we are glad it went well" in _page(client).content.decode()
+
+
+def test_a_ticket_outcome_shows_on_the_next_request(client, provider, moderator):
+    review = publish(ReviewFactory(provider=provider, rating=1), moderator)
+    owner = MembershipFactory(provider=provider, role="owner").user
+    ticket = ticket_open(
+        provider=provider,
+        customer=review.author,
+        source="low_rating",
+        subject=review.title,
+        message=review.body,
+        review=review,
+    )
+    _page(client)
+    ticket_transition(ticket=ticket, to=TicketStatus.ACKNOWLEDGED, actor=owner)
+    ticket_record_change(ticket=ticket, actor=owner, text="We now answer the phone at 8am.")
+    assert "We now answer the phone at 8am." in _page(client).content.decode()
+
+
+def test_moderation_decisions_show_on_the_next_request(client, provider, moderator):
+    review = publish(
+        ReviewFactory(provider=provider, body="A review someone will report."), moderator
+    )
+    _page(client)
+    report = review_report(review=review, reporter=UserFactory(), reason="offensive")
+    assert "A review someone will report." in _page(client).content.decode()
+    report_decide(report=report, moderator=moderator, decision="uphold", reason="offensive")
+    assert "A review someone will report." not in _page(client).content.decode()
+
+
+def test_votes_and_consumer_alerts_show_on_the_next_request(client, provider, moderator):
+    review = publish(ReviewFactory(provider=provider), moderator)
+    _page(client)
+    review_vote_helpful(review=review, user=UserFactory())
+    assert "1 person found this helpful" in _page(client).content.decode()
+    consumer_alert_place(
+        provider=provider,
+        staff=moderator,
+        reason="We found reviews written by the owner's family, posing as customers.",
+    )
+    assert "posing as customers" in _page(client).content.decode()
+
+
+def test_signed_in_visitors_always_see_their_own_page(client, provider, moderator):
+    review = publish(ReviewFactory(provider=provider), moderator)
+    _page(client)  # cached for anonymous visitors
+    voter = UserFactory()
+    client.force_login(voter)
+    response = _page(client)
+    assert "X-Page-Cache" not in response
+    assert 'aria-pressed="false"' in response.content.decode()  # their own vote button
+    review_vote_helpful(review=review, user=voter)
+    assert 'aria-pressed="true"' in _page(client).content.decode()
+
+
+def test_a_cached_page_costs_one_query_and_still_404s_once_the_provider_goes(
+    client, provider, moderator, django_assert_max_num_queries
+):
+    publish(ReviewFactory(provider=provider), moderator)
+    _page(client)
+    with django_assert_max_num_queries(1):  # the provider by its slug, nothing else
+        assert _page(client)["X-Page-Cache"] == "hit"
+    provider.is_active = False
+    provider.save()
+    assert client.get("/providers/riverside-dental/").status_code == 404
+
+
+def test_nothing_is_cached_when_the_switch_is_off(client, provider, settings):
+    settings.PROVIDER_PAGE_CACHE = False
+    _page(client)
+    assert "X-Page-Cache" not in _page(client)
