@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.core.cache import cache
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.factories import TEST_PASSWORD, ModeratorFactory, StaffFactory, UserFactory
 
@@ -108,7 +109,17 @@ def axe(page):
     source = AXE_JS.read_text()
 
     def check(context: str = ""):
-        page.add_script_tag(content=source)
+        # A click just before may still be navigating: check the page it lands on, once
+        # loaded (injecting into a document being replaced fails, so wait and try again).
+        for attempt in range(5):
+            page.wait_for_load_state("load")
+            try:
+                page.add_script_tag(content=source)
+                break
+            except PlaywrightError:
+                if attempt == 4:
+                    raise
+                page.wait_for_timeout(200)
         result = page.evaluate(
             """async () => await axe.run(document, {runOnly: {type: 'tag', values:
                ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa']}})"""

@@ -327,6 +327,7 @@ def test_changelists_run_a_constant_number_of_queries(
             ReviewFactory()
 
     make(2)
+    mod_client.get(url)  # per-process caches (content types) warm, as in production
     with django_assert_max_num_queries(20) as small:
         assert mod_client.get(url).status_code == 200
     make(10)

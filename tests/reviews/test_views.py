@@ -137,6 +137,7 @@ def test_provider_page_runs_a_constant_number_of_queries(
     _published(provider, count, moderator)
     voter = UserFactory()
     client.force_login(voter)
+    client.get(provider.get_absolute_url())  # per-process caches warm, as in production
     # session and user; provider; reviews; aspects; votes; changes made; responsiveness (3,
     # which give the reply figures too); consumer alerts — none grows with the reviews
     with django_assert_max_num_queries(11):
