@@ -98,12 +98,6 @@ def _turnaround_start():
     )
 
 
-def _median(values: list):
-    values = sorted(values)
-    middle = len(values) // 2
-    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
-
-
 def _hours(duration: dt.timedelta | None) -> float | None:
     return None if duration is None else round(duration.total_seconds() / 3600, 1)
 
@@ -113,7 +107,7 @@ def staff_analytics(*, days: int = ANALYTICS_DAYS) -> dict:
     number of moderation decisions and their median turnaround in hours (None where no
     decision had a measurable one); and the decisions by reason over the whole window, most
     frequent first. Two queries on PostgreSQL, three elsewhere, however many rows."""
-    from portal.stats import _Median
+    from portal.stats import Median, median_of
     from reviews.models import ModerationDecision, RejectionReason
 
     today = timezone.localdate()
@@ -135,7 +129,7 @@ def staff_analytics(*, days: int = ANALYTICS_DAYS) -> dict:
     )
     if connection.vendor == "postgresql":
         rows = daily.values("day").annotate(
-            n=Count("pk"), median=_Median("turnaround", output_field=DurationField())
+            n=Count("pk"), median=Median("turnaround", output_field=DurationField())
         )
         counts = {row["day"]: row["n"] for row in rows}
         medians = {row["day"]: row["median"] for row in rows}
@@ -145,7 +139,7 @@ def staff_analytics(*, days: int = ANALYTICS_DAYS) -> dict:
         pairs = daily.filter(turnaround__isnull=False).values_list("day", "turnaround")
         for day, duration in pairs:
             durations[day].append(duration)
-        medians = {day: _median(values) for day, values in durations.items()}
+        medians = {day: median_of(sorted(values)) for day, values in durations.items()}
 
     labels = dict(RejectionReason.choices)
     reason_rows = window.exclude(reason="").values("reason").annotate(n=Count("pk"))

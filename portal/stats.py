@@ -17,7 +17,7 @@ RECENT_DAYS = 30
 REPLY_DAYS = 365  # the median reply time covers the last 12 months
 
 
-class _Median(Aggregate):
+class Median(Aggregate):
     """PostgreSQL's exact median; it works on intervals as well as numbers."""
 
     function = "percentile_cont"
@@ -29,9 +29,9 @@ def median_duration(queryset, expression) -> dt.timedelta | None:
     be (PostgreSQL), otherwise over the values alone."""
     annotated = queryset.annotate(_d=ExpressionWrapper(expression, output_field=DurationField()))
     if connection.vendor == "postgresql":
-        return annotated.aggregate(m=_Median("_d", output_field=DurationField()))["m"]
+        return annotated.aggregate(m=Median("_d", output_field=DurationField()))["m"]
     values = sorted(annotated.values_list("_d", flat=True))
-    return _median(values) if values else None
+    return median_of(values) if values else None
 
 
 def median_duration_by(queryset, key, expression) -> dict:
@@ -46,17 +46,18 @@ def median_duration_by(queryset, key, expression) -> dict:
         rows = (
             annotated.order_by()
             .values("_k")
-            .annotate(m=_Median("_d", output_field=DurationField()))
+            .annotate(m=Median("_d", output_field=DurationField()))
             .values_list("_k", "m")
         )
         return dict(rows)
     groups: dict = {}
     for k, d in annotated.order_by().values_list("_k", "_d"):
         groups.setdefault(k, []).append(d)
-    return {k: _median(sorted(values)) for k, values in groups.items()}
+    return {k: median_of(sorted(values)) for k, values in groups.items()}
 
 
-def _median(values: list):
+def median_of(values: list):
+    """The median of sorted values (the mean of the middle two for an even count)."""
     middle = len(values) // 2
     return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
 
