@@ -71,13 +71,15 @@ MIDDLEWARE = [
     "portal.middleware_actor.ActorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Anonymous provider pages from the shared cache, before sessions and routing run.
+    "reviews.pagecache.ProviderPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     # Staff, owners and managers without a second factor go to its setup first (DEBUG off).
@@ -127,6 +129,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Local memory for the demo; Redis (CACHE_URL=redis://...) shared by every app instance in
 # production — rate limits and sessions only hold across instances with a shared cache.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://heard")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "portal.cache.RedisCache"  # one client per process
 CACHES["default"].setdefault("KEY_PREFIX", env.str("CACHE_KEY_PREFIX", default="heard"))
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
@@ -363,6 +367,8 @@ SPECTACULAR_SETTINGS = {
 # Anonymous provider pages are cached whole for a minute in the shared cache and refreshed
 # by the services that change them (reviews/pagecache.py).
 PROVIDER_PAGE_CACHE = env.bool("PROVIDER_PAGE_CACHE", default=True)
+# The provider page's slow-changing parts and fragments, for every visitor (the same file).
+PROVIDER_PARTS_CACHE = env.bool("PROVIDER_PARTS_CACHE", default=True)
 
 # --- Ratings ----------------------------------------------------------------------------
 # Bayesian score = (C*m + sum) / (C + n); Trustpilot's published prior: 7 reviews at 3.5.

@@ -53,6 +53,7 @@ from reviews.services.alerts import (
     consumer_alert_lift,
     consumer_alert_place,
 )
+from reviews.services.directory import provider_save
 
 REVIEW_REJECTION_REASONS = [
     (value, label)
@@ -530,3 +531,7 @@ class ProviderAdmin(admin.ModelAdmin):
         ),
         ("Record", {"fields": ["created_at", "updated_at"]}),
     ]
+
+    def save_model(self, request, obj, form, change):
+        # Through the service, so the provider's cached pages are refreshed on commit.
+        provider_save(provider=obj, actor=request.user, changed=list(form.changed_data))

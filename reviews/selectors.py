@@ -138,6 +138,33 @@ def provider_get_public(*, slug: str) -> Provider:
     return get_object_or_404(Provider.objects.active().select_related("category"), slug=slug)
 
 
+def provider_page_parts(*, provider: Provider, version: str) -> dict:
+    """What a provider's page (and its API detail) shows that changes only when a service
+    says so or time moves on: the responsiveness figures, "You said, we did", the consumer
+    alerts running, the category's aspect questions. Cached against the provider's version
+    (reviews/pagecache.py), so most requests run none of these six queries."""
+    from reviews.pagecache import provider_parts
+
+    def build():
+        # The business side's figures (responses) are read here, not imported at the top:
+        # the reviews app does not depend on responses except where a page shows both.
+        from responses.insights import provider_responsiveness
+        from responses.selectors import provider_changes_made
+
+        alerts = consumer_alerts_active(provider=provider)
+        return {
+            # Its reply rate and time are the page's response figures too: one set of queries.
+            "responsiveness": provider_responsiveness(provider),
+            "changes_made": list(provider_changes_made(provider=provider)),
+            "consumer_alerts": alerts,
+            "aspects": [(a.code, a.text) for a in provider.category.aspects.all()],
+            # A consumer alert leaves the page at its end, to the second.
+            "expires_at": min((a.ends_at for a in alerts), default=None),
+        }
+
+    return provider_parts(provider, version, build)
+
+
 def consumer_alerts_active(*, provider: Provider, now=None) -> list[ConsumerAlert]:
     """The consumer alerts running on `provider` now (usually none or one), in one query."""
     return list(

@@ -14,8 +14,6 @@ from portal.ratelimits import (
     too_many_requests,
     with_retry_after,
 )
-from responses.insights import provider_responsiveness
-from responses.selectors import provider_changes_made
 from reviews import pagecache, selectors, services
 from reviews.checks import Flag
 from reviews.filters import ProviderFilter
@@ -60,19 +58,20 @@ def _int_or_none(value):
 
 
 def provider_detail(request, slug):
+    # Read before the provider and its reviews, so a change committed meanwhile leaves what is
+    # built here unused (reviews/pagecache.py).
+    version = pagecache.provider_version(slug)
     provider = selectors.provider_get_public(slug=slug)
-    # Visitors without a session see the common page: served from the shared cache, kept
-    # fresh by the services (reviews/pagecache.py).
-    use_cache = pagecache.cacheable(request)
-    if use_cache and (cached := pagecache.cached_page(request, provider.pk)) is not None:
-        return cached
-    response = _provider_page(request, provider)
-    if use_cache:
-        pagecache.store_page(request, provider.pk, response)
+    context = provider_page_context(request, provider, version)
+    response = render(request, "reviews/provider_detail.html", context)
+    # Anonymous visitors' requests are answered by pagecache.ProviderPageCacheMiddleware
+    # while this page stays current.
+    pagecache.store_page(request, response, version)
     return response
 
 
-def _provider_page(request, provider):
+def provider_page_context(request, provider, version: str) -> dict:
+    """Everything the provider page template needs (also timed by bench/render.py)."""
     ordering = request.GET.get("sort", "-published_at")
     if ordering not in dict(REVIEW_SORTS):
         ordering = "-published_at"
@@ -86,27 +85,28 @@ def _provider_page(request, provider):
         request.GET.get("page")
     )
     page_reviews = list(page.object_list)
-    aspects = provider.category.aspects.all()
+    parts = selectors.provider_page_parts(provider=provider, version=version)
     averages = provider.aspect_averages()
-    # Its reply rate and time are the page's response figures too: one set of queries.
-    responsiveness = provider_responsiveness(provider)
-    context = {
+    return {
         "provider": provider,
+        "parts_stamp": parts["stamp"],
+        "fragment_seconds": pagecache.fragment_seconds(),
         "page": page,
         "reviews": page_reviews,
         "sort": ordering,
         "sorts": REVIEW_SORTS,
         "rating_filter": rating,
         "distribution": _distribution(provider),
-        "aspect_rows": [(a.text, averages[a.code]) for a in aspects if a.code in averages],
+        "aspect_rows": [
+            (text, averages[code]) for code, text in parts["aspects"] if code in averages
+        ],
         "voted_ids": selectors.helpful_review_ids(user=request.user, reviews=page_reviews),
         "jsonld": provider_jsonld(provider=provider, reviews=page_reviews, request=request),
-        "response": responsiveness.response_figures(),
-        "changes_made": provider_changes_made(provider=provider),
-        "responsiveness": responsiveness,
-        "consumer_alerts": selectors.consumer_alerts_active(provider=provider),
+        "response": parts["responsiveness"].response_figures(),
+        "changes_made": parts["changes_made"],
+        "responsiveness": parts["responsiveness"],
+        "consumer_alerts": parts["consumer_alerts"],
     }
-    return render(request, "reviews/provider_detail.html", context)
 
 
 def _distribution(provider):

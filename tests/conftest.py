@@ -32,10 +32,11 @@ AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 def _fast_and_isolated(settings):
     """Cheap password hashing, and no rate-limit counts or cached pages carried between tests."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    # The anonymous provider page cache is refreshed when a transaction commits, which the
-    # usual rolled-back test transaction never does: tests/reviews/test_pagecache.py turns
-    # it on and commits for real.
+    # The provider page caches are refreshed when a transaction commits, which the usual
+    # rolled-back test transaction never does: tests/reviews/test_pagecache.py turns them on
+    # and commits for real.
     settings.PROVIDER_PAGE_CACHE = False
+    settings.PROVIDER_PARTS_CACHE = False
     cache.clear()
     yield
     cache.clear()

@@ -19,13 +19,13 @@ from portal.api.throttles import (
     ReviewSubmitUserThrottle,
     VoteThrottle,
 )
-from responses.insights import provider_responsiveness
 from responses.models import Reply, ReplyStatus
 from responses.services.replies import reply_revise, reply_submit
 from reviews import selectors, services
 from reviews.api import serializers as s
 from reviews.api.filters import ProviderApiFilter, ProviderReviewFilter
 from reviews.models import Review, ReviewRevision
+from reviews.pagecache import provider_version
 from reviews.services.content import invitation_get_usable
 
 # The services name the visit's field after the model; the API calls it visit_date.
@@ -67,8 +67,10 @@ class ProviderViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.provider_get_public(slug=self.kwargs["slug"])
 
     def retrieve(self, request, *args, **kwargs):
+        version = provider_version(self.kwargs["slug"])  # before the reads (reviews.pagecache)
         provider = self.get_object()
-        responsiveness = provider_responsiveness(provider)
+        parts = selectors.provider_page_parts(provider=provider, version=version)
+        responsiveness = parts["responsiveness"]
         context = {"response": responsiveness.response_figures(), "responsiveness": responsiveness}
         return Response(s.ProviderDetailSerializer(provider, context=context).data)
 
