@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from portal.pagination import DeferredJoinPaginator
 from portal.ratelimits import (
     rate_limited,
     rate_limited_form,
@@ -19,7 +20,6 @@ from reviews.checks import Flag
 from reviews.filters import ProviderFilter
 from reviews.forms import ReportForm, ReviewForm
 from reviews.models import ReviewStatus
-from reviews.pagination import KnownCountPaginator
 from reviews.services.content import (
     INVITATION_OTHER_PROVIDER,
     invitation_get_usable,
@@ -81,7 +81,7 @@ def provider_page_context(request, provider, version: str) -> dict:
     reviews = selectors.review_list_public(provider=provider, ordering=ordering, rating=rating)
     # The stored aggregates already know how many there are: no COUNT(*) per page.
     total = provider.rating_distribution[str(rating)] if rating else provider.review_count
-    page = KnownCountPaginator(reviews, REVIEWS_PER_PAGE, count=total).get_page(
+    page = DeferredJoinPaginator(reviews, REVIEWS_PER_PAGE, count=total).get_page(
         request.GET.get("page")
     )
     page_reviews = list(page.object_list)

@@ -4,11 +4,24 @@ from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 
+from portal.pagination import DeferredJoinPaginator
+
 
 class HeardPagination(PageNumberPagination):
+    """Deep pages by a deferred join (portal.pagination); a view with a `known_count(queryset)`
+    method (returning a number, or None to count) spares the list its COUNT(*)."""
+
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    def paginate_queryset(self, queryset, request, view=None):
+        known_count = getattr(view, "known_count", None)
+        self._known_count = known_count(queryset) if known_count else None
+        return super().paginate_queryset(queryset, request, view)
+
+    def django_paginator_class(self, object_list, per_page):
+        return DeferredJoinPaginator(object_list, per_page, count=self._known_count)
 
     def get_page_size(self, request):
         """A page size that is not a whole number of at least 1 is bad input (400), where DRF

@@ -88,9 +88,20 @@ class ProviderReviewList(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return self.queryset
-        provider = selectors.provider_get_public(slug=self.kwargs["slug"])
+        provider = self.provider = selectors.provider_get_public(slug=self.kwargs["slug"])
         # Each row names its provider: joined here rather than fetched row by row.
         return selectors.review_list_public(provider=provider).select_related("provider")
+
+    def known_count(self, queryset) -> int | None:
+        """The provider's stored figures say how many published reviews it has, in all and
+        by rating; only the reply filter needs counting (within this provider)."""
+        params = self.request.query_params
+        if "has_reply" in params:
+            return None
+        rating = params.get("rating")
+        if rating:
+            return self.provider.rating_distribution[rating]  # validated by the filter
+        return self.provider.review_count
 
 
 def _review_values(review, data: dict) -> dict:

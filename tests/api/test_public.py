@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from reviews.filters import ProviderFilter
 from reviews.selectors import review_list_public
+from reviews.services import provider_stats_recompute
 from tests.factories import ProviderFactory, ReviewFactory, TicketFactory, publish
 
 
@@ -149,11 +150,14 @@ def test_pagination_page_size(world, api):
 
 def _make_rows(world, n):
     """n more providers, n more published reviews and n more tickets on the owner's provider,
-    written straight to the tables (the count of rows is what matters here, not the path)."""
+    written straight to the tables (the count of rows is what matters here, not the path),
+    with the provider's figures recomputed as the services would have kept them."""
     provider, now = world["provider"], timezone.now()
     ProviderFactory.create_batch(n)
     ReviewFactory.create_batch(n, provider=provider, status="published", published_at=now)
     TicketFactory.create_batch(n, provider=provider)
+    # The lists count from the stored figures, which the services would have kept.
+    provider_stats_recompute(provider_ids=[provider.pk])
 
 
 @pytest.mark.django_db
