@@ -118,6 +118,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+    # The directory's misspelling search (reviews.selectors) uses pg_trgm's `<%` operator,
+    # whose threshold is this setting (pg_trgm's default, 0.6, misses "dentsit" → "Dental").
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "options", "-c pg_trgm.word_similarity_threshold=0.5"
+    )
 else:
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}

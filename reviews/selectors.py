@@ -4,11 +4,10 @@ in one place: active providers, published reviews."""
 import datetime as dt
 import re
 
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
+from django.contrib.postgres.search import SearchQuery, SearchVectorField
 from django.db import connection
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Value
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Greatest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -19,6 +18,12 @@ from reviews.models import (
     Provider,
     Review,
     ReviewStatus,
+)
+from reviews.search import (
+    FUZZY_RESULTS_MAX,
+    SEARCH_RESULTS_MAX,
+    ProviderResults,
+    browse_count_key,
 )
 
 PROVIDER_ORDERINGS = {
@@ -34,6 +39,9 @@ REVIEW_ORDERINGS = {
 }
 # Word similarity (pg_trgm) for misspellings: "dentsit" vs "Dental" or "Dentists" is 0.5,
 # "pharmcy" vs "Pharmacy" 0.63, while "dent" vs "Derby" is 0.4 and "canal" vs "Medical" 0.33.
+# Names and towns use pg_trgm's `<%` operator, whose threshold is the connection setting
+# pg_trgm.word_similarity_threshold (portal/settings.py sets it to this); categories are few
+# and compared directly.
 FUZZY_SIMILARITY = 0.5
 CATEGORY_SIMILARITY = 0.5
 WORD_RE = re.compile(r"[^\W_]+")
@@ -69,12 +77,15 @@ def provider_search(
     town: str = "",
     min_rating: float | None = None,
     ordering: str = "",
-) -> QuerySet[Provider]:
-    """Active providers matching the filters.
+) -> ProviderResults:
+    """Active providers matching the filters, best match first unless an ordering is asked
+    for: an ordered, countable, sliceable list (reviews/search.py explains the search).
 
-    PostgreSQL: full-text search (name > town/postcode > description, categories alike to
-    town) plus trigram similarity for misspellings, best match first unless an ordering is
-    asked for. SQLite: the same interface over case-insensitive substring matches.
+    PostgreSQL: full-text search (every word, as typed so far, starts a word of the name,
+    town, postcode or description: "dent" finds "Dental"), or the type of provider matches;
+    only when nothing matches precisely do misspellings count ("dentsit", "pharmcy"), so a
+    search for "smile" does not also bring up "Smith". SQLite: the same interface over
+    case-insensitive substring matches.
     """
     qs = Provider.objects.active().select_related("category")
     if category:
@@ -84,54 +95,50 @@ def provider_search(
     if min_rating is not None:
         # average >= min  ⇔  sum >= min × count (no division, no stored average needed)
         qs = qs.filter(review_count__gt=0, rating_sum__gte=min_rating * F("review_count"))
+    chosen = PROVIDER_ORDERINGS.get(ordering)
     q = " ".join((q or "").split())[:100]
-    relevance = None
-    if q:
-        category_ids = _categories_matching(q)
-        if _postgres():
-            from django.contrib.postgres.search import TrigramWordSimilarity
+    if not q:
+        key = browse_count_key(category=category, town=town.strip().lower(), min_rating=min_rating)
+        return ProviderResults(qs, [], chosen or PROVIDER_ORDERINGS["-score"], count_key=key)
+    best_first = PROVIDER_ORDERINGS["-score"]
+    category_ids = _categories_matching(q)
+    if not _postgres():
+        match = (
+            Q(name__icontains=q)
+            | Q(town__icontains=q)
+            | Q(postcode__icontains=q)
+            | Q(description__icontains=q)
+            | Q(category_id__in=category_ids)
+        )
+        groups = [match] if chosen else [Q(name__icontains=q), match]
+        return ProviderResults(qs, groups, chosen or best_first, cap=SEARCH_RESULTS_MAX)
 
-            # Precise first: every word, as typed so far, starts a word of the document
-            # ("dent" finds "Dental"), or the category matches. Only when nothing matches
-            # precisely do misspellings count ("dentsit", "pharmcy"), so that a search for
-            # "smile" does not also bring up "Smith". The words are letters and digits only,
-            # which makes the raw query safe.
-            words = WORD_RE.findall(q)
-            vector = RawSQL("reviews_provider.search_vector", (), output_field=SearchVectorField())
-            qs = qs.annotate(
-                document=vector,
-                similarity=Greatest(
-                    TrigramWordSimilarity(q, "name"), TrigramWordSimilarity(q, "town")
-                ),
-            )
-            precise = Q(category_id__in=category_ids)
-            if words:
-                query = SearchQuery(
-                    " & ".join(f"{w}:*" for w in words), search_type="raw", config="english"
-                )
-                qs = qs.annotate(rank=SearchRank(vector, query))
-                precise |= Q(document=query)
-            else:
-                qs = qs.annotate(rank=Value(0.0))
-            if qs.filter(precise).exists():
-                qs = qs.filter(precise)
-            else:
-                qs = qs.filter(
-                    Q(similarity__gte=FUZZY_SIMILARITY)
-                    | Q(category_id__in=_categories_matching(q, fuzzy=True))
-                )
-            relevance = ("-rank", "-similarity", "-score", "name")
-        else:
-            qs = qs.filter(
-                Q(name__icontains=q)
-                | Q(town__icontains=q)
-                | Q(postcode__icontains=q)
-                | Q(description__icontains=q)
-                | Q(category_id__in=category_ids)
-            )
-    if ordering in PROVIDER_ORDERINGS:
-        return qs.order_by(*PROVIDER_ORDERINGS[ordering])
-    return qs.order_by(*(relevance or PROVIDER_ORDERINGS["-score"]))
+    from django.contrib.postgres.search import SearchVector
+
+    # The words are letters and digits only, which makes the raw query safe.
+    words = WORD_RE.findall(q)
+    precise = Q(category_id__in=category_ids)
+    in_name = None
+    if words:
+        query = SearchQuery(
+            " & ".join(f"{w}:*" for w in words), search_type="raw", config="english"
+        )
+        vector = RawSQL("reviews_provider.search_vector", (), output_field=SearchVectorField())
+        qs = qs.annotate(document=vector, name_document=SearchVector("name", config="english"))
+        precise |= Q(document=query)
+        in_name = Q(name_document=query)
+    if chosen:
+        found = ProviderResults(qs, [precise], chosen, cap=SEARCH_RESULTS_MAX)
+    else:
+        # A name with every word matches the document too: the groups cover the same rows.
+        groups = [in_name, precise] if in_name is not None else [precise]
+        found = ProviderResults(qs, groups, best_first, cap=SEARCH_RESULTS_MAX)
+    if found.exists():  # counted once; the page reuses the count
+        return found
+    similar = Q(name__trigram_word_similar=q) | Q(town__trigram_word_similar=q)
+    close_type = Q(category_id__in=_categories_matching(q, fuzzy=True))
+    groups = [similar | close_type] if chosen else [similar, close_type]
+    return ProviderResults(qs, groups, chosen or best_first, cap=FUZZY_RESULTS_MAX)
 
 
 def provider_get_public(*, slug: str) -> Provider:

@@ -24,7 +24,7 @@ from responses.services.replies import reply_revise, reply_submit
 from reviews import selectors, services
 from reviews.api import serializers as s
 from reviews.api.filters import ProviderApiFilter, ProviderReviewFilter
-from reviews.models import Review, ReviewRevision
+from reviews.models import Provider, Review, ReviewRevision
 from reviews.pagecache import provider_version
 from reviews.services.content import invitation_get_usable
 
@@ -61,7 +61,9 @@ class ProviderViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = ProviderApiFilter
 
     def get_queryset(self):
-        return selectors.provider_search()
+        # The filter (ProviderApiFilter → provider_search) makes the list; this names the
+        # model for the schema and the filter backend.
+        return Provider.objects.active()
 
     def get_object(self):
         return selectors.provider_get_public(slug=self.kwargs["slug"])
