@@ -2,7 +2,7 @@
 
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
-from django.contrib.sitemaps.views import sitemap
+from django.contrib.sitemaps import views as sitemaps
 from django.urls import include, path
 
 from portal import views
@@ -10,6 +10,9 @@ from reviews.sitemaps import ProviderSitemap, StaticSitemap
 
 # The admin login gets allauth's protection (rate limits, the same login flow).
 admin.site.login = secure_admin_login(admin.site.login)
+
+# /sitemap.xml is an index of one file per section and page (at most 50,000 URLs a file).
+SITEMAPS = {"pages": StaticSitemap, "providers": ProviderSitemap}
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -19,8 +22,14 @@ urlpatterns = [
     path("stats/", views.stats, name="stats"),
     path(
         "sitemap.xml",
-        sitemap,
-        {"sitemaps": {"pages": StaticSitemap, "providers": ProviderSitemap}},
+        sitemaps.index,
+        {"sitemaps": SITEMAPS},
+        name="django.contrib.sitemaps.views.index",
+    ),
+    path(
+        "sitemap-<section>.xml",
+        sitemaps.sitemap,
+        {"sitemaps": SITEMAPS},
         name="django.contrib.sitemaps.views.sitemap",
     ),
     path("", include("reviews.urls")),

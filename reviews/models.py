@@ -98,6 +98,14 @@ class Provider(models.Model):
             models.Index(fields=["-score", "name"], name="provider_score_idx"),
             models.Index(fields=["-review_count", "name"], name="provider_count_idx"),
             models.Index(fields=["category", "-score"], name="provider_cat_score_idx"),
+            # The sitemap counts, dates and lists active providers from this alone (index-only
+            # scans of a few MB, not the whole table). Keys rather than INCLUDE: SQLite has no
+            # covering indexes, and Django warns (models.W040) about them there.
+            models.Index(
+                fields=["id", "slug", "updated_at"],
+                condition=Q(is_active=True),
+                name="provider_sitemap_idx",
+            ),
         ]
 
     def __str__(self):

@@ -15,6 +15,7 @@ from django.db.models import Count, F, OuterRef, Subquery
 from django.utils import timezone
 
 from accounts.models import User
+from portal import scale_seed
 from portal.management.commands import seed_demo
 from responses.models import EventKind, Reply, Ticket, TicketStatus
 from reviews.models import (
@@ -241,7 +242,7 @@ def scale_seeded(db, monkeypatch):
     # A few "stars" (chains with far more reviews) and, on PostgreSQL, the index rebuild that a
     # million-review load uses: both start at this size instead of their production thresholds.
     monkeypatch.setattr(seed_demo, "STAR_EVERY", 100)
-    monkeypatch.setattr(seed_demo, "REBUILD_INDEXES_FROM", 1000)
+    monkeypatch.setattr(scale_seed, "REBUILD_INDEXES_FROM", 1000)
     return seed(**SCALE)
 
 
@@ -251,7 +252,7 @@ def schema() -> set[tuple[str, str]]:
             "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
             "WHERE conrelid = ANY(%s::regclass[]) UNION "
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY(%s)",
-            [seed_demo.LOADED_TABLES, seed_demo.LOADED_TABLES],
+            [scale_seed.LOADED_TABLES, scale_seed.LOADED_TABLES],
         )
         # PostgreSQL rewrites a partial index's predicate when it prints it (the IN list of
         # the exclusion constraint comes back cast differently), so compare up to WHERE.
@@ -293,7 +294,7 @@ def test_a_rerun_at_scale_adds_nothing(scale_seeded, monkeypatch):
 
 @pytest.mark.postgres
 def test_the_copy_load_rebuilds_every_index_and_constraint(postgres_only, db, monkeypatch):
-    monkeypatch.setattr(seed_demo, "REBUILD_INDEXES_FROM", 1000)
+    monkeypatch.setattr(scale_seed, "REBUILD_INDEXES_FROM", 1000)
     before = schema()
     out = seed(**SCALE)
     assert "Rebuilt " in out
@@ -333,3 +334,26 @@ def test_bulk_replies_and_tickets_are_consistent(postgres_only, scale_seeded):
         assert events[0].kind == EventKind.OPENED
         assert events[-1].to_status == ticket.status
         assert all(a.to_status == b.from_status for a, b in itertools.pairwise(events))
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_scale_load_is_vacuumed_once_committed(postgres_only, monkeypatch):
+    # No test transaction around the command here: VACUUM runs only outside one.
+    monkeypatch.setattr(scale_seed, "REBUILD_INDEXES_FROM", 1000)
+    out = seed(**SCALE)
+    assert "Vacuum [" in out
+    assert "vacuum and analyze" in out.split("Time taken: ")[1]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, relpages, relallvisible, reltuples FROM pg_class "
+            "WHERE relname = ANY(%s)",
+            [scale_seed.VACUUMED_TABLES],
+        )
+        tables = {name: (pages, visible, rows) for name, pages, visible, rows in cursor}
+    assert set(tables) == set(scale_seed.VACUUMED_TABLES)
+    # Every page marked all-visible (index-only scans skip the heap at once), and statistics
+    # for the planner (reltuples is -1 for a table never vacuumed or analysed).
+    assert tables["reviews_review"][0] > 0
+    assert {name: t[1] for name, t in tables.items()} == {name: t[0] for name, t in tables.items()}
+    assert tables["reviews_review"][2] == Review.objects.count()

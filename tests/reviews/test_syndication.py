@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from reviews.selectors import review_list_public
 from reviews.services import review_report
+from reviews.sitemaps import ProviderSitemap
 from reviews.syndication import provider_jsonld
 from tests.factories import CategoryFactory, ProviderFactory, ReviewFactory, publish
 
@@ -336,21 +337,113 @@ def test_jsonld_leaves_out_hidden_reviews_but_still_counts_them(rf, moderator, c
 
 
 # --- sitemap ------------------------------------------------------------------------------
-def test_sitemap_lists_active_providers_and_public_pages_only(client):
-    listed = ProviderFactory(slug="open-for-business")
+SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+
+
+def sitemap_index(client) -> dict[str, str | None]:
+    """/sitemap.xml as {sitemap URL: lastmod}."""
+    response = client.get("/sitemap.xml")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/xml"
+    root = parse(response.content)
+    assert root.tag == f"{SITEMAP}sitemapindex"
+    return {
+        s.findtext(f"{SITEMAP}loc"): s.findtext(f"{SITEMAP}lastmod")
+        for s in root.iter(f"{SITEMAP}sitemap")
+    }
+
+
+def sitemap_urls(client, path: str) -> dict[str, str | None]:
+    """One sitemap file as {URL: lastmod}, in the order it lists them."""
+    response = client.get(path)
+    assert response.status_code == 200
+    root = parse(response.content)
+    assert root.tag == f"{SITEMAP}urlset"
+    return {u.findtext(f"{SITEMAP}loc"): u.findtext(f"{SITEMAP}lastmod") for u in root}
+
+
+def touched(provider, days: int):
+    # updated_at is auto_now: set it behind the model's back to know which change is newest.
+    type(provider).objects.filter(pk=provider.pk).update(updated_at=days_ago(days))
+    provider.refresh_from_db()
+    return provider
+
+
+@pytest.fixture
+def small_sitemap_pages(monkeypatch):
+    """Provider sitemap files of 2 URLs instead of 10,000, so pages can be seen splitting."""
+    monkeypatch.setattr(ProviderSitemap, "limit", 2)
+
+
+def test_sitemap_is_an_index_of_its_sections_with_the_newest_change(client):
+    newest = touched(ProviderFactory(), days=1)
+    touched(ProviderFactory(), days=5)
+    # A closed-down listing changed later still says nothing about the listed ones.
+    touched(ProviderFactory(is_active=False), days=0)
+
+    index = sitemap_index(client)
+
+    assert list(index) == [
+        "http://testserver/sitemap-pages.xml",
+        "http://testserver/sitemap-providers.xml",
+    ]
+    assert index["http://testserver/sitemap-pages.xml"] is None  # no date to give
+    assert index["http://testserver/sitemap-providers.xml"] == newest.updated_at.isoformat()
+
+
+def test_provider_sitemap_lists_active_providers_with_their_last_change(client):
+    listed = touched(ProviderFactory(slug="open-for-business"), days=3)
     ProviderFactory(slug="closed-down", is_active=False)
 
-    response = client.get("/sitemap.xml")
+    urls = sitemap_urls(client, "/sitemap-providers.xml")
 
-    assert response.status_code == 200
-    ns = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
-    urls = {
-        u.findtext(f"{ns}loc"): u.findtext(f"{ns}lastmod")
-        for u in parse(response.content).iter(f"{ns}url")
+    assert urls == {
+        "http://testserver/providers/open-for-business/": listed.updated_at.date().isoformat()
     }
-    assert urls["http://testserver/providers/open-for-business/"] == (
-        listed.updated_at.date().isoformat()
-    )
-    assert "http://testserver/providers/closed-down/" not in urls
-    for path in ("/", "/providers/", "/reviews-policy/", "/stats/"):
-        assert f"http://testserver{path}" in urls
+
+
+def test_pages_sitemap_lists_the_public_pages(client):
+    ProviderFactory(slug="open-for-business")
+
+    urls = sitemap_urls(client, "/sitemap-pages.xml")
+
+    assert list(urls) == [
+        f"http://testserver{path}" for path in ("/", "/providers/", "/reviews-policy/", "/stats/")
+    ]
+
+
+def test_provider_sitemap_pages_split_at_the_limit(client, small_sitemap_pages):
+    providers = [ProviderFactory() for _ in range(5)]
+    ProviderFactory(is_active=False)
+
+    index = sitemap_index(client)
+    base = "http://testserver/sitemap-providers.xml"
+    assert [url for url in index if url.startswith(base)] == [base, f"{base}?p=2", f"{base}?p=3"]
+    pages = [sitemap_urls(client, f"/sitemap-providers.xml?p={p}") for p in (1, 2, 3)]
+
+    assert [len(page) for page in pages] == [2, 2, 1]
+    listed = [url for page in pages for url in page]
+    assert listed == [f"http://testserver/providers/{p.slug}/" for p in providers]
+    assert client.get("/sitemap-providers.xml?p=4").status_code == 404
+    assert client.get("/sitemap-providers.xml?p=two").status_code == 404
+    assert client.get("/sitemap-nothing.xml").status_code == 404
+
+
+def test_sitemap_queries_do_not_grow_with_providers(
+    client, small_sitemap_pages, django_assert_num_queries
+):
+    ProviderFactory.create_batch(3)
+    sitemap_index(client)  # warm per-process caches before counting
+
+    def two_queries(path: str) -> None:
+        # The index: the count and the newest change; a page: the count and its rows.
+        with django_assert_num_queries(2):
+            assert client.get(path).status_code == 200
+
+    for path in ("/sitemap.xml", "/sitemap-providers.xml", "/sitemap-providers.xml?p=2"):
+        two_queries(path)
+    ProviderFactory.create_batch(12)
+    for path in ("/sitemap.xml", "/sitemap-providers.xml", "/sitemap-providers.xml?p=8"):
+        two_queries(path)
+    with django_assert_num_queries(0):
+        assert client.get("/sitemap-pages.xml").status_code == 200

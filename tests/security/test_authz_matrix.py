@@ -66,6 +66,7 @@ HTML = {
     "privacy/": {"get": P("/privacy/", everyone(200))},
     "stats/": {"get": P("/stats/", everyone(200))},
     "sitemap.xml": {"get": P("/sitemap.xml", everyone(200))},
+    "sitemap-<section>.xml": {"get": P("/sitemap-providers.xml", everyone(200))},
     "providers/": {"get": P("/providers/", everyone(200))},
     "providers/<slug:slug>/": {"get": P("/providers/{slug}/", everyone(200))},
     "providers/<slug:slug>/review/": {
