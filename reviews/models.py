@@ -6,6 +6,7 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -98,6 +99,10 @@ class Provider(models.Model):
             models.Index(fields=["-score", "name"], name="provider_score_idx"),
             models.Index(fields=["-review_count", "name"], name="provider_count_idx"),
             models.Index(fields=["category", "-score"], name="provider_cat_score_idx"),
+            # The directory sorted by name, and its town filter (a case-insensitive match),
+            # best score first within the town.
+            models.Index(fields=["name"], name="provider_name_idx"),
+            models.Index(Upper("town"), F("score").desc(), name="provider_town_score_idx"),
             # The sitemap counts, dates and lists active providers from this alone (index-only
             # scans of a few MB, not the whole table). Keys rather than INCLUDE: SQLite has no
             # covering indexes, and Django warns (models.W040) about them there.
@@ -217,20 +222,30 @@ class Review(models.Model):
         ]
         indexes = [
             # The provider page's orderings and the rating filter, published reviews only.
+            # Each ends in the id, so a deep page finds its ids by an index-only scan
+            # (portal.pagination) and fetches just those rows.
             models.Index(
                 fields=["provider", "-published_at", "-id"],
                 condition=Q(status="published"),
                 name="review_pub_newest_idx",
             ),
             models.Index(
-                fields=["provider", "-helpful_count", "-published_at"],
+                fields=["provider", "-helpful_count", "-published_at", "-id"],
                 condition=Q(status="published"),
                 name="review_pub_helpful_idx",
             ),
+            # "Lowest rating" and the rating filter (then newest first)…
             models.Index(
-                fields=["provider", "rating", "-published_at"],
+                fields=["provider", "rating", "-published_at", "-id"],
                 condition=Q(status="published"),
                 name="review_pub_rating_idx",
+            ),
+            # …and "Highest rating", which a backward scan of the one above cannot give
+            # (it would put the oldest first within a rating).
+            models.Index(
+                fields=["provider", "-rating", "-published_at", "-id"],
+                condition=Q(status="published"),
+                name="review_pub_rating_desc_idx",
             ),
             models.Index(fields=["status", "submitted_at"], name="review_queue_idx"),
             models.Index(fields=["author", "provider", "submitted_at"], name="review_author_idx"),
