@@ -18,7 +18,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.options import ActionLocation
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Min, QuerySet
+from django.db.models import Count, Min, QuerySet, Value
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -49,18 +49,32 @@ def register_queue(queue: Queue) -> None:
 
 
 def queue_summaries() -> list[dict]:
-    """Each queue's size and the age of its oldest item (one query per queue)."""
+    """Each queue's size and the age of its oldest item, in one query: one aggregate row per
+    queue, joined with UNION ALL (the desk's index must not cost a query per queue)."""
+    if not QUEUES:
+        return []
     now = timezone.now()
+    parts = [
+        queue.queryset()
+        .order_by()
+        .values(queue_index=Value(i))
+        .annotate(count=Count("pk"), oldest=Min(queue.age_field))
+        for i, queue in enumerate(QUEUES)
+    ]
+    first, *rest = parts
+    # Ordered, or the combined query would take the first model's default ordering.
+    combined = first.union(*rest, all=True).order_by("queue_index") if rest else first
+    figures = {row["queue_index"]: row for row in combined}
     rows = []
-    for queue in QUEUES:
-        figures = queue.queryset().aggregate(count=Count("pk"), oldest=Min(queue.age_field))
+    for i, queue in enumerate(QUEUES):
+        oldest = figures[i]["oldest"]
         rows.append(
             {
                 "label": queue.label,
                 "url": reverse(queue.admin_url_name),
-                "count": figures["count"],
-                "oldest": figures["oldest"],
-                "oldest_age": timesince(figures["oldest"], now) if figures["oldest"] else "",
+                "count": figures[i]["count"],
+                "oldest": oldest,
+                "oldest_age": timesince(oldest, now) if oldest else "",
             }
         )
     return rows

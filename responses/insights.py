@@ -11,7 +11,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.db.models import Avg, Count, F, Q
+from django.db.models import Count, F, Q
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -111,7 +111,7 @@ class Analytics:
 
 def provider_analytics(*, provider_ids: list[int], months: int = 24, now=None) -> Analytics:
     """Everything on the analytics page for these providers (one, or all of a user's), over
-    the last `months` calendar months. Seven queries whatever the data."""
+    the last `months` calendar months. Five queries whatever the data."""
     now = now or timezone.now()
     month_list = months_back(months, now=now)
     start, end = _month_window(month_list)
@@ -129,29 +129,36 @@ def provider_analytics(*, provider_ids: list[int], months: int = 24, now=None) -
     )
     month = TruncMonth("published_at")
 
-    # 1. reviews per month and star (gives volume, average and distribution)
+    # 1. reviews per month, star and source, with how many have a published reply: volume,
+    # average, distribution, reply rate and invited vs organic from one grouped query
     by_stars = {stars: per_month() for stars in range(1, 6)}
-    for key, stars, count in (
-        published.annotate(m=month).order_by().values("m", "rating").annotate(n=Count("pk"))
-    ).values_list("m", "rating", "n"):
-        by_stars[stars][index[_month_key(key)]] += count
+    replied = per_month()
+    sources = {
+        source: {"label": label, "count": 0, "average": None}
+        for source, label in ReviewSource.choices
+    }
+    star_sums = Counter()
+    for key, stars, source, count, with_reply in (
+        published.annotate(m=month)
+        .order_by()
+        .values("m", "rating", "source")
+        .annotate(n=Count("pk"), r=Count("pk", filter=Q(reply__status="published")))
+    ).values_list("m", "rating", "source", "n", "r"):
+        i = index[_month_key(key)]
+        by_stars[stars][i] += count
+        replied[i] += with_reply
+        sources[source]["count"] += count
+        star_sums[source] += stars * count
+    for source, figures in sources.items():
+        if figures["count"]:
+            figures["average"] = round(star_sums[source] / figures["count"], 2)
     reviews = [sum(by_stars[s][i] for s in by_stars) for i in range(len(month_list))]
     average = [
         round(sum(s * by_stars[s][i] for s in by_stars) / reviews[i], 2) if reviews[i] else None
         for i in range(len(month_list))
     ]
 
-    # 2. replies per month of the review; 3. median reply time per month
-    replied = per_month()
-    for key, count in (
-        published.filter(reply__status="published")
-        .annotate(m=month)
-        .order_by()
-        .values("m")
-        .annotate(n=Count("pk"))
-        .values_list("m", "n")
-    ):
-        replied[index[_month_key(key)]] = count
+    # 2. median reply time per month
     medians = median_duration_by(
         published.filter(reply__status="published", reply__submitted_at__isnull=False),
         month,
@@ -161,7 +168,7 @@ def provider_analytics(*, provider_ids: list[int], months: int = 24, now=None) -
     for key, median in medians.items():
         median_reply_hours[index[_month_key(key)]] = _hours(median)
 
-    # 4. tickets: one narrow query, counted here (a provider has far fewer tickets than rows)
+    # 3. tickets: one narrow query, counted here (a provider has far fewer tickets than rows)
     opened, resolved, confirmed, escalated = per_month(), per_month(), per_month(), per_month()
     first_ok, first_due = per_month(), per_month()
     resolution_ok, resolution_due = per_month(), per_month()
@@ -210,20 +217,7 @@ def provider_analytics(*, provider_ids: list[int], months: int = 24, now=None) -
         if escalated_at is not None and start <= escalated_at < end:
             escalated[index[month_start(escalated_at)]] += 1
 
-    # 5. invited vs organic over the whole period
-    sources = {
-        source: {"label": label, "count": 0, "average": None}
-        for source, label in ReviewSource.choices
-    }
-    for source, count, avg in (
-        published.order_by()
-        .values("source")
-        .annotate(n=Count("pk"), a=Avg("rating"))
-        .values_list("source", "n", "a")
-    ):
-        sources[source].update(count=count, average=round(avg, 2))
-
-    # 6. automatic flags on the providers' reviews submitted in the period (any status)
+    # 4. automatic flags on the providers' reviews submitted in the period (any status)
     flag_counts = Counter()
     for flags in (
         Review.objects.filter(
@@ -238,7 +232,7 @@ def provider_analytics(*, provider_ids: list[int], months: int = 24, now=None) -
         for name, count in sorted(flag_counts.items(), key=lambda item: (-item[1], item[0]))
     ]
 
-    # 7. report reasons on the providers' reviews
+    # 5. report reasons on the providers' reviews
     reason_labels = dict(ReportReason.choices)
     reasons = [
         (reason_labels.get(reason, reason), count)

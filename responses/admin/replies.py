@@ -136,7 +136,8 @@ class ReplyAdmin(ReadOnlyAdmin):
     list_display = ["review", "provider", "responder_name", "status", "submitted_at"]
     list_filter = ["status"]
     search_fields = ["body", "provider__name", "responder_name"]
-    list_select_related = ["review", "provider"]
+    # A review's name includes its provider's: joined, not fetched row by row.
+    list_select_related = ["review__provider", "provider"]
     readonly_fields = [f.name for f in Reply._meta.fields]
 
 

@@ -845,7 +845,7 @@ def test_bands(replied, band):
 def test_analytics_and_the_score_run_a_fixed_number_of_queries(people, django_assert_num_queries):
     now = _utc(2026, 4, 15, 11)
     empty = store(_world(now, 24), people)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(5):
         provider_analytics(provider_ids=[empty[0].pk], months=24, now=now)
     with django_assert_num_queries(3):
         responsiveness_for(provider_ids=[empty[0].pk], now=now)
@@ -863,7 +863,7 @@ def test_analytics_and_the_score_run_a_fixed_number_of_queries(people, django_as
         r.reports = [("spam", r.published_at), ("offensive", r.published_at)]
     full = store(world, people)
     ids = [p.pk for p in full]
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(5):
         many = provider_analytics(provider_ids=ids, months=24, now=now)
     assert many.total_reviews > 20
     with django_assert_num_queries(3):
