@@ -12,7 +12,7 @@ REDIS_URL   ?= redis://127.0.0.1:6379/1
 
 .DEFAULT_GOAL := help
 .PHONY: help demo serve migrate seed test test-postgres lint format pytest worker check-sla clean node \
-        bench bench-seed
+        bench bench-seed explain
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -92,6 +92,9 @@ bench-seed: $(VENV)/.runtime ## Recreate the benchmark database and time the see
 	DATABASE_URL="$(PG_URL)/$(BENCH_DB)" $(MANAGE) migrate --noinput -v0
 	DATABASE_URL="$(PG_URL)/$(BENCH_DB)" /usr/bin/time -v $(MANAGE) seed_demo \
 	  --providers 100000 --reviews 1000000 --quiet-logins
+
+explain: $(VENV)/.runtime ## EXPLAIN ANALYZE every list's queries on the benchmark data (docs/query-plans.md)
+	BENCH_DB_URL="$(PG_URL)/$(BENCH_DB)" $(PY) bench/explain.py
 
 clean: ## Remove the virtual environment, node modules and local database
 	rm -rf $(VENV) node_modules db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .ruff_cache
