@@ -1,14 +1,24 @@
 """`make bench`: Heard's pages and API under load at 100,000 providers and a million reviews.
 
 Seeds a dedicated PostgreSQL database once (reused while it holds the expected rows), serves
-it with gunicorn as production would (DEBUG off, two workers, persistent connections, Redis
-cache unless BENCH_CACHE=off), runs wrk against each URL in turn, prints one table of
-throughput and latency with each URL's ratio to /health/, always stops gunicorn, and then times
-two services (bench/services.py). What it measures and the results so far: docs/performance.md.
+it with gunicorn as production would (DEBUG off, two workers, persistent connections), and in
+one run:
 
-Settings (environment): BENCH_DB_URL, BENCH_PROVIDERS, BENCH_REVIEWS, BENCH_CACHE (on|off),
-BENCH_PORT, BENCH_DURATION, BENCH_THREADS, BENCH_CONNECTIONS, BENCH_WORKERS, BENCH_ONLY (a
-"|"-separated list of parts of row labels to run), BENCH_REDIS_URL.
+1. with every cache on (Redis): wrk against each URL in turn, one table of throughput and
+   latency with each URL's ratio to /health/, the search's latency one request at a time, and
+   the workers' memory after the load;
+2. the provider pages again with the anonymous page cache off (their cached parts still on),
+   and 3. with no cache at all (Django's DummyCache);
+4. the latency of two services (bench/services.py) and the CPU time of rendering the provider
+   page template (bench/render.py);
+5. the issue's targets, each marked met or not.
+
+gunicorn is always stopped. What it measures and the results so far: docs/performance.md.
+
+Settings (environment): BENCH_DB_URL, BENCH_PROVIDERS, BENCH_REVIEWS, BENCH_CACHE (on|off:
+off runs only the no-cache pass), BENCH_PORT, BENCH_DURATION, BENCH_THREADS,
+BENCH_CONNECTIONS, BENCH_WORKERS, BENCH_ONLY (a "|"-separated list of parts of row labels to
+run), BENCH_REDIS_URL, BENCH_SEARCH_ROUNDS, BENCH_SERVICE_CALLS, BENCH_RENDER_CALLS.
 """
 
 # ruff: noqa: S603, S310 -- runs our own tools (manage.py, gunicorn, wrk) and fetches 127.0.0.1
@@ -16,6 +26,7 @@ import os
 import re
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -62,6 +73,17 @@ SEARCHES = [
 ]
 
 
+# The passes of one run: the whole site with every cache on, then the provider pages with the
+# anonymous page cache off (the page's cached parts still on) and with no cache at all.
+PASSES = [
+    ("cache on", {}, None),
+    ("page cache off", {"PROVIDER_PAGE_CACHE": "False"}, "provider"),
+    ("no cache at all", {"CACHE_URL": "dummycache://"}, "provider"),
+]
+TARGET_CACHED, TARGET_UNCACHED, TARGET_SEARCH_P95_MS, TARGET_RSS_MB = 0.7, 0.25, 50.0, 150.0
+SEARCH_ROUNDS = int(ENV("BENCH_SEARCH_ROUNDS", "10"))
+
+
 def main() -> int:
     wrk = shutil.which("wrk")
     if not wrk:
@@ -75,26 +97,106 @@ def main() -> int:
     only = [x.strip() for x in ENV("BENCH_ONLY", "").split("|") if x.strip()]
     if only:
         urls = [u for u in urls if u[0] == "/health/" or any(x in u[0] for x in only)]
+    passes = PASSES if CACHE_ON else [("no cache at all", {"CACHE_URL": "dummycache://"}, None)]
+    summary = {}
+    for name, overrides, rows in passes:
+        chosen = [u for u in urls if rows is None or u[0] == "/health/" or rows in u[0]]
+        results, extra = _pass(wrk, name, {**env, **overrides}, chosen)
+        _print_table(name, results)
+        summary[name] = (results, extra)
+    print()
+    print("Service latency with the data present (each call in a transaction rolled back):")
+    subprocess.run([PYTHON, str(ROOT / "bench" / "services.py")], env=env, cwd=ROOT, check=True)
+    print()
+    subprocess.run([PYTHON, str(ROOT / "bench" / "render.py")], env=env, cwd=ROOT, check=True)
+    _print_targets(summary)
+    return 0
+
+
+def _pass(wrk: str, name: str, env: dict, urls: list) -> tuple[list, dict]:
+    """One gunicorn, every URL under wrk, then the search's latency one request at a time and
+    the workers' memory; gunicorn is always stopped."""
     log = ROOT / "var" / "bench" / "gunicorn.log"
-    print(
-        f"Serving with gunicorn ({WORKERS} workers, cache {'on' if CACHE_ON else 'off'}); log {log}"
-    )
+    print(f"\n[{name}] gunicorn, {WORKERS} workers, CACHE_URL={env['CACHE_URL']}; log {log}")
     server = _start_gunicorn(env, log)
-    results = []
+    results, extra = [], {}
     try:
         _wait_for_health()
-        if CACHE_ON:
+        if env["CACHE_URL"].startswith("redis"):
             _flush_cache()
         for label, path, paths_file in urls:
             _warm(path, paths_file)
             results.append((label, path, _wrk(wrk, path, paths_file)))
+        searches = [u for u in urls if u[2]]
+        if searches:
+            extra["search"] = _sequential_latency(searches[0][2])
+        extra["rss_mb"] = _worker_rss_mb(server.pid)
     finally:
         _stop(server)
-    _print_table(results)
-    print()
-    print("Service latency with the data present (each call in a transaction rolled back):")
-    subprocess.run([PYTHON, str(ROOT / "bench" / "services.py")], env=env, cwd=ROOT, check=True)
-    return 0
+    return results, extra
+
+
+def _sequential_latency(paths_file: str) -> dict:
+    """Each search once per round, one request at a time (no queueing behind other
+    connections): the latency a visitor sees, p50 and p95 over every request."""
+    paths = Path(paths_file).read_text().split()
+    times = []
+    for _round in range(SEARCH_ROUNDS):
+        for path in paths:
+            started = time.perf_counter()
+            with urllib.request.urlopen(BASE + path, timeout=30) as response:
+                response.read()
+            times.append((time.perf_counter() - started) * 1000)
+    q = statistics.quantiles(times, n=20)
+    return {"n": len(times), "p50": statistics.median(times), "p95": q[-1], "max": max(times)}
+
+
+def _worker_rss_mb(master: int) -> list[float]:
+    """Resident memory of each gunicorn worker (the master's children), after the load."""
+    sizes = []
+    for child in Path(f"/proc/{master}/task/{master}/children").read_text().split():
+        status = Path(f"/proc/{child}/status").read_text()
+        match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
+        if match:
+            sizes.append(int(match[1]) / 1024)
+    return sizes
+
+
+def _print_targets(summary: dict) -> None:
+    def ratio(pass_name: str, part: str) -> float | None:
+        results = summary.get(pass_name, ([], {}))[0]
+        health = next((r["rps"] for label, _p, r in results if label == "/health/"), 0.0)
+        pages = [r["rps"] for label, _p, r in results if part in label]
+        return min(pages) / health if pages and health else None
+
+    def verdict(ok: bool | None) -> str:
+        return "n/a" if ok is None else ("met" if ok else "NOT met")
+
+    print("\nTargets (issue #10)")
+    for pass_name, goal in [("cache on", TARGET_CACHED), ("page cache off", TARGET_UNCACHED)]:
+        value = ratio(pass_name, "provider, ")
+        shown = "n/a" if value is None else f"{value:.2f}"
+        ok = None if value is None else value >= goal
+        print(
+            f"  anonymous provider pages, {pass_name}: worst {shown} x /health/ "
+            f"(target >= {goal}): {verdict(ok)}"
+        )
+    search = summary.get("cache on", ([], {}))[1].get("search")
+    if search:
+        print(
+            f"  search, one request at a time: p50 {search['p50']:.1f} ms, p95 "
+            f"{search['p95']:.1f} ms, max {search['max']:.1f} ms over {search['n']} "
+            f"(target p95 <= {TARGET_SEARCH_P95_MS:.0f} ms): "
+            f"{verdict(search['p95'] <= TARGET_SEARCH_P95_MS)}"
+        )
+    for pass_name, (_results, extra) in summary.items():
+        if extra.get("rss_mb"):
+            worst = max(extra["rss_mb"])
+            sizes = ", ".join(f"{mb:.0f}" for mb in extra["rss_mb"])
+            print(
+                f"  worker RSS after the {pass_name} pass: {sizes} MB "
+                f"(target <= {TARGET_RSS_MB:.0f}): {verdict(worst <= TARGET_RSS_MB)}"
+            )
 
 
 # --- database ----------------------------------------------------------------------------------
@@ -287,13 +389,13 @@ def _parse_wrk(out: str) -> dict:
     }
 
 
-def _print_table(results: list) -> None:
+def _print_table(name: str, results: list) -> None:
     health = next((r["rps"] for label, _p, r in results if label == "/health/"), 0.0) or 1.0
     load = Path("/proc/loadavg").read_text().split()[:3]
     print()
     print(
-        f"wrk -t{THREADS} -c{CONNECTIONS} -d{DURATION}, {WORKERS} gunicorn workers, cache "
-        f"{'on' if CACHE_ON else 'off'}, load average after: {' '.join(load)}"
+        f"[{name}] wrk -t{THREADS} -c{CONNECTIONS} -d{DURATION}, {WORKERS} gunicorn workers, "
+        f"load average after: {' '.join(load)}"
     )
     header = f"{'URL':<30} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'x health':>9}  non-2xx"
     print(header)

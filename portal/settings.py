@@ -118,10 +118,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
-    # The directory's misspelling search (reviews.selectors) uses pg_trgm's `<%` operator,
-    # whose threshold is this setting (pg_trgm's default, 0.6, misses "dentsit" → "Dental").
+    # Per connection: the directory's misspelling search (reviews.selectors) uses pg_trgm's
+    # `<%` operator, whose threshold is this setting (pg_trgm's default, 0.6, misses
+    # "dentsit" → "Dental"); and no JIT compilation, which costs a web request 100 ms to a
+    # second on any query the planner thinks big and saves nothing on ours (query-plans.md).
     DATABASES["default"]["OPTIONS"].setdefault(
-        "options", "-c pg_trgm.word_similarity_threshold=0.5"
+        "options", "-c pg_trgm.word_similarity_threshold=0.5 -c jit=off"
     )
 else:
     DATABASES["default"].setdefault("OPTIONS", {}).update(

@@ -30,7 +30,8 @@ from reviews.templatetags.ratings import stars
 PK = 2_147_483_647  # reversed once, then replaced by each review's id
 
 
-def _url_pattern(name: str) -> tuple[str, str]:
+def url_pattern(name: str) -> tuple[str, str]:
+    """The URL of `name` for any pk as (head, tail): reversed once, then f"{head}{pk}{tail}"."""
     head, tail = reverse(name, kwargs={"pk": PK}).split(str(PK))
     return head, tail
 
@@ -79,9 +80,9 @@ class ReviewCards:
         self.provider = provider
         self.signed_in = bool(user and user.is_authenticated)
         self.dates = _Dates()
-        self.detail = _url_pattern("reviews:review_detail")
-        self.report = _url_pattern("reviews:review_report")
-        self.helpful = _url_pattern("reviews:review_helpful")
+        self.detail = url_pattern("reviews:review_detail")
+        self.report = url_pattern("reviews:review_report")
+        self.helpful = url_pattern("reviews:review_helpful")
         self._stars: dict = {}
         self._helpful_counts: dict[int, str] = {}
         path = request.path if request is not None else "/"

@@ -79,7 +79,25 @@ def provider_version(slug: str) -> str:
     return cache.get(_version_key(slug)) or "0"
 
 
-# --- the page's parts, for everyone ------------------------------------------------------------
+# --- the provider and the page's parts, for everyone ---------------------------------------
+def provider_and_version(slug: str, load):
+    """(provider, version): `load()`'s provider (which may raise Http404) from the cache while
+    the provider's version is current, with that version, in one round trip. The provider's
+    row changes only through services that move the version on (its figures with every
+    review; its details and listing through reviews.services.directory)."""
+    if not getattr(settings, "PROVIDER_PARTS_CACHE", True) or not SLUG.match(slug):
+        return load(), provider_version(slug)
+    version_key, provider_key = _version_key(slug), f"provider-row:{slug}"
+    found = cache.get_many([version_key, provider_key])
+    version = found.get(version_key) or "0"
+    entry = found.get(provider_key)
+    if entry is not None and entry[0] == version:
+        return entry[1], version
+    provider = load()
+    cache.set(provider_key, (version, provider), PARTS_SECONDS)
+    return provider, version
+
+
 def provider_parts(provider, version: str, build) -> dict:
     """`build()`'s result for this provider, cached against `version` (read before anything
     that went into it, with `provider_version`).

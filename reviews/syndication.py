@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 
+from reviews.cards import url_pattern
 from reviews.models import Provider, Review
 from reviews.selectors import provider_get_public, review_list_public
 
@@ -228,10 +229,10 @@ def _address(provider: Provider) -> dict:
     }
 
 
-def _review_item(review: Review, request) -> dict:
+def _review_item(review: Review, detail: tuple[str, str]) -> dict:
     item = {
         "@type": "Review",
-        "url": request.build_absolute_uri(review.get_absolute_url()),
+        "url": f"{detail[0]}{review.pk}{detail[1]}",
         "author": {"@type": "Person", "name": review.author_name},
         "name": review.title,
         "reviewBody": review.body,
@@ -269,7 +270,9 @@ def provider_jsonld(*, provider: Provider, reviews, request) -> SafeString:
             "worstRating": 1,
         }
     # A hidden review still counts in the rating, but its words are not repeated anywhere.
-    items = [_review_item(review, request) for review in reviews if not review.is_hidden]
+    head, tail = url_pattern("reviews:review_detail")  # reversed once for the whole page
+    detail = (request.build_absolute_uri(head), tail)
+    items = [_review_item(review, detail) for review in reviews if not review.is_hidden]
     if items:
         data["review"] = items
     text = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False)

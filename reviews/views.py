@@ -29,6 +29,17 @@ from reviews.syndication import provider_jsonld
 
 PROVIDERS_PER_PAGE = 20
 REVIEWS_PER_PAGE = 20
+# What a review card, its reply and complaint outcome and the page's JSON-LD show (reviews.cards):
+# a narrower query, quicker to build and to turn into objects, 20 times a page.
+REVIEW_CARD_FIELDS = [
+    *("id", "provider_id", "author_id", "rating", "title", "body", "visit_month"),
+    *("published_at", "source", "helpful_count", "status", "is_hidden"),
+    *("author__id", "author__display_name"),
+    *("reply__id", "reply__status", "reply__responder_name", "reply__responder_title"),
+    *("reply__published_at", "reply__body"),
+    *("ticket__id", "ticket__status", "ticket__put_right", "ticket__confirmed_by_customer"),
+    *("ticket__resolution_rejected_at", "ticket__change_made"),
+]
 REVIEW_SORTS = [
     ("-published_at", _("Newest")),
     ("-helpful_count", _("Most helpful")),
@@ -58,10 +69,11 @@ def _int_or_none(value):
 
 
 def provider_detail(request, slug):
-    # Read before the provider and its reviews, so a change committed meanwhile leaves what is
-    # built here unused (reviews/pagecache.py).
-    version = pagecache.provider_version(slug)
-    provider = selectors.provider_get_public(slug=slug)
+    # The version is read before the provider and its reviews, so a change committed meanwhile
+    # leaves what is built here unused (reviews/pagecache.py).
+    provider, version = pagecache.provider_and_version(
+        slug, lambda: selectors.provider_get_public(slug=slug)
+    )
     context = provider_page_context(request, provider, version)
     response = render(request, "reviews/provider_detail.html", context)
     # Anonymous visitors' requests are answered by pagecache.ProviderPageCacheMiddleware
@@ -78,7 +90,9 @@ def provider_page_context(request, provider, version: str) -> dict:
     rating = _int_or_none(request.GET.get("rating"))
     if rating not in (1, 2, 3, 4, 5):
         rating = None
-    reviews = selectors.review_list_public(provider=provider, ordering=ordering, rating=rating)
+    reviews = selectors.review_list_public(
+        provider=provider, ordering=ordering, rating=rating
+    ).only(*REVIEW_CARD_FIELDS)
     # The stored aggregates already know how many there are: no COUNT(*) per page.
     total = provider.rating_distribution[str(rating)] if rating else provider.review_count
     page = DeferredJoinPaginator(reviews, REVIEWS_PER_PAGE, count=total).get_page(

@@ -25,7 +25,7 @@ from reviews import selectors, services
 from reviews.api import serializers as s
 from reviews.api.filters import ProviderApiFilter, ProviderReviewFilter
 from reviews.models import Provider, Review, ReviewRevision
-from reviews.pagecache import provider_version
+from reviews.pagecache import provider_and_version
 from reviews.services.content import invitation_get_usable
 
 # The services name the visit's field after the model; the API calls it visit_date.
@@ -69,8 +69,7 @@ class ProviderViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.provider_get_public(slug=self.kwargs["slug"])
 
     def retrieve(self, request, *args, **kwargs):
-        version = provider_version(self.kwargs["slug"])  # before the reads (reviews.pagecache)
-        provider = self.get_object()
+        provider, version = provider_and_version(self.kwargs["slug"], self.get_object)
         parts = selectors.provider_page_parts(provider=provider, version=version)
         responsiveness = parts["responsiveness"]
         context = {"response": responsiveness.response_figures(), "responsiveness": responsiveness}

@@ -246,3 +246,16 @@ def test_staff_edits_in_the_admin_refresh_the_page_and_a_renamed_page_moves(clie
         "Riverside Dental Care"
         in _page(client, "/providers/riverside-dental-care/").content.decode()
     )
+
+
+def test_the_cached_provider_follows_its_figures_and_its_listing(client, provider, moderator):
+    """The provider's row is cached against its version too (signed-in visitors included):
+    new figures show at once, and an unlisted provider is a 404 at once."""
+    client.force_login(UserFactory())
+    assert "No reviews yet" in _page(client).content.decode()
+    publish(ReviewFactory(provider=provider, rating=5), moderator)
+    assert "from 1 checked review" in _page(client).content.decode()
+    provider.is_active = False
+    provider_save(provider=provider, actor=UserFactory(is_superuser=True, is_staff=True))
+    assert client.get("/providers/riverside-dental/").status_code == 404
+    assert client.get("/api/v1/providers/riverside-dental/").status_code == 404
