@@ -1,18 +1,29 @@
-"""The public community figures on /stats/: a few aggregates, cached for a minute because
-every visitor sees the same numbers."""
+"""The public community figures on /stats/: aggregates over every review, kept in the shared
+cache because every visitor sees the same numbers.
+
+At a million reviews they take seconds to count, so no visitor waits for them: the page shows
+the last figures with the time they were counted, and when those are more than a minute old
+the first visitor to notice queues a recount (`site_figures_refresh_task`, run by the task
+worker; in-process with the demo's immediate backend). Only one recount is queued at a time.
+Figures over the whole site change with every review, so they are refreshed by age rather
+than by each service."""
 
 import datetime as dt
 
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, Q
+from django.tasks import task
 from django.utils import timezone
 
 from accounts.models import User
 from reviews.models import Provider, Review, ReviewStatus
 
 CACHE_KEY = "site-figures"
-CACHE_SECONDS = 60
+FRESH_SECONDS = 60  # older figures are shown while a recount is queued
+KEEP_SECONDS = 7 * 24 * 3600
+REFRESH_LOCK_KEY = "site-figures-refreshing"
+REFRESH_LOCK_SECONDS = 10 * 60  # a recount that died frees the lock after this
 RECENT_DAYS = 30
 REPLY_DAYS = 365  # the median reply time covers the last 12 months
 
@@ -176,8 +187,32 @@ def _compute() -> dict:
     }
 
 
+def site_figures_refresh() -> dict:
+    """Count the figures now and keep them, with the time they were counted ("as_of")."""
+    figures = {**_compute(), "as_of": timezone.now()}
+    cache.set(CACHE_KEY, figures, KEEP_SECONDS)
+    return figures
+
+
+@task()
+def site_figures_refresh_task() -> None:
+    try:
+        site_figures_refresh()
+    finally:
+        cache.delete(REFRESH_LOCK_KEY)
+
+
 def site_figures() -> dict:
     """The figures on /stats/: what Heard holds, what is new in the last 30 days, how
     businesses answer and put complaints right, and the most responsive providers of each
-    category. A fixed number of queries (about ten), none within a minute."""
-    return cache.get_or_set(CACHE_KEY, _compute, CACHE_SECONDS)
+    category, with "as_of", when they were counted. No query at all while figures are kept;
+    about ten, once, when there are none yet."""
+    figures = cache.get(CACHE_KEY)
+    if figures is None:
+        return site_figures_refresh()
+    stale = (timezone.now() - figures["as_of"]).total_seconds() > FRESH_SECONDS
+    if stale and cache.add(REFRESH_LOCK_KEY, True, REFRESH_LOCK_SECONDS):
+        site_figures_refresh_task.enqueue()
+        # The demo's immediate backend has counted already; a worker will count later.
+        figures = cache.get(CACHE_KEY) or figures
+    return figures

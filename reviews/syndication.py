@@ -20,6 +20,7 @@ from django.utils.translation import ngettext
 
 from reviews.cards import url_pattern
 from reviews.models import Provider, Review
+from reviews.pagecache import provider_and_version
 from reviews.selectors import provider_get_public, review_list_public
 
 FEED_SIZE = 20
@@ -133,7 +134,8 @@ def provider_badge(request, slug):
     It always shows the same score as the provider page: never a chosen review, never a raw
     average that three happy customers could inflate.
     """
-    provider = provider_get_public(slug=slug)
+    # From the shared cache while the provider's version is current (reviews/pagecache.py).
+    provider, _version = provider_and_version(slug, lambda: provider_get_public(slug=slug))
     count = provider.review_count
     score = round(provider.score, 1) if count else 0.0
     # Long names are cut to fit the badge; the full name is in its accessible title.

@@ -1,4 +1,5 @@
-"""The public /stats/ page: the right figures, few queries, and cached for a minute."""
+"""The public /stats/ page: the right figures, few queries, shown from the cache with the time
+they were counted, and recounted (once, in the background) when more than a minute old."""
 
 import datetime as dt
 
@@ -34,7 +35,10 @@ def test_figures_count_listed_providers_published_reviews_and_active_members(mod
     )
     ReviewFactory(provider=providers[0], author=authors[3])  # pending
 
-    assert site_figures() == {
+    with time_machine.travel(timezone.now(), tick=False):
+        figures = site_figures()
+        assert figures.pop("as_of") == timezone.now()
+    assert figures == {
         "providers": 3,
         "published_reviews": 3,
         "members": 6,  # four authors, the old member and the moderator
@@ -54,6 +58,10 @@ def test_figures_count_listed_providers_published_reviews_and_active_members(mod
     }
 
 
+AS_OF = dt.datetime(2026, 3, 2, 14, 30, tzinfo=dt.UTC)
+
+
+@time_machine.travel(AS_OF, tick=False)
 def test_page_shows_the_figures_with_thousands_separators(client):
     cache.set(
         CACHE_KEY,
@@ -65,6 +73,7 @@ def test_page_shows_the_figures_with_thousands_separators(client):
             "new_reviews": 2048,
             "replies_share": 0.0,
             "recent_days": 30,
+            "as_of": AS_OF,
         },
     )
 
@@ -73,7 +82,15 @@ def test_page_shows_the_figures_with_thousands_separators(client):
 
     assert response.status_code == 200
     assert "<title>Heard in numbers – Heard</title>" in body
-    for text in ("12,345", "1,234,567", "4,321", "2,048", "In the last 30 days", "0%"):
+    for text in (
+        "12,345",
+        "1,234,567",
+        "4,321",
+        "2,048",
+        "In the last 30 days",
+        "0%",
+        "Counted at 2 March 2026, 14:30",
+    ):
         assert text in body
     assert "<dt>Published reviews</dt>" in body
 
@@ -92,10 +109,10 @@ def test_page_runs_the_same_few_queries_however_many_reviews(
     assert f'<dd class="figure__value">{n}</dd>' in response.content.decode()
 
 
-def test_figures_are_cached_for_a_minute(
+def test_figures_are_kept_then_recounted_once_they_are_a_minute_old(
     client, moderator, django_assert_num_queries, django_assert_max_num_queries, settings
 ):
-    # Redis expires keys by its own clock; the frozen clock below only reaches a local cache.
+    # The recount's lock expires by the cache's clock; the frozen clock only reaches locmem.
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     provider = ProviderFactory()
     publish(ReviewFactory(provider=provider), moderator)
@@ -108,9 +125,32 @@ def test_figures_are_cached_for_a_minute(
             response = client.get("/stats/")
         assert response.context["figures"]["published_reviews"] == 1
 
+        # Older than a minute: a recount is queued (the test settings' immediate backend
+        # runs it at once) and the page shows its figures.
         traveller.shift(dt.timedelta(seconds=2))
         with django_assert_max_num_queries(FIGURE_QUERIES):
             assert site_figures()["published_reviews"] == 2
+        assert site_figures()["as_of"] == timezone.now()
+
+
+def test_a_recount_already_queued_is_not_queued_again(moderator, settings, monkeypatch):
+    """With a real queue the page shows the kept figures while one recount waits."""
+    from portal import stats
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    queued = []
+
+    class Queue:
+        def enqueue(self):
+            queued.append(1)
+
+    monkeypatch.setattr(stats, "site_figures_refresh_task", Queue())
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        first = site_figures()
+        traveller.shift(dt.timedelta(minutes=5))
+        for _ in range(3):
+            assert site_figures()["as_of"] == first["as_of"]  # the kept figures, at once
+    assert queued == [1]
 
 
 def test_median_moderation_time_over_the_last_30_days(client, db):

@@ -259,3 +259,10 @@ def test_the_cached_provider_follows_its_figures_and_its_listing(client, provide
     provider_save(provider=provider, actor=UserFactory(is_superuser=True, is_staff=True))
     assert client.get("/providers/riverside-dental/").status_code == 404
     assert client.get("/api/v1/providers/riverside-dental/").status_code == 404
+
+
+def test_the_badge_follows_the_figures_at_once(client, provider, moderator):
+    badge = "/providers/riverside-dental/badge.svg"
+    assert "no reviews yet" in client.get(badge).content.decode()
+    publish(ReviewFactory(provider=provider, rating=4), moderator)
+    assert "from 1 review" in client.get(badge).content.decode()
