@@ -49,6 +49,15 @@ class User(AbstractUser):
         constraints = [
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
         ]
+        indexes = [
+            # The admin's user list filtered to staff or superusers (a handful among hundreds
+            # of thousands of customers), in its email order.
+            models.Index(
+                fields=["email"],
+                condition=models.Q(is_staff=True) | models.Q(is_superuser=True),
+                name="user_staff_email_idx",
+            ),
+        ]
 
     def __str__(self):
         return self.display_name or self.email

@@ -197,6 +197,8 @@ class Reply(models.Model):
         indexes = [
             models.Index(fields=["status", "submitted_at"], name="reply_queue_idx"),
             models.Index(fields=["provider", "status"], name="reply_provider_idx"),
+            # The admin's list of every reply, newest first (its ordering, ending in the id).
+            models.Index(fields=["-created_at", "-id"], name="reply_newest_idx"),
         ]
 
     def __str__(self):
@@ -386,6 +388,8 @@ class Ticket(models.Model):
             models.Index(fields=["customer", "-created_at"], name="ticket_customer_idx"),
             models.Index(fields=["status", "escalated_at"], name="ticket_escalated_idx"),
             models.Index(fields=["provider", "-change_made_at"], name="ticket_change_idx"),
+            # The admin's list of every ticket, newest first (its ordering, ending in the id).
+            models.Index(fields=["-created_at", "-id"], name="ticket_newest_idx"),
         ]
 
     def __str__(self):
@@ -451,7 +455,11 @@ class TicketEvent(AppendOnlyModel):
 
     class Meta:
         ordering = ["created_at", "pk"]
-        indexes = [models.Index(fields=["ticket", "created_at"], name="ticket_event_idx")]
+        indexes = [
+            models.Index(fields=["ticket", "created_at"], name="ticket_event_idx"),
+            # The admin's event log across all tickets, newest first.
+            models.Index(fields=["-created_at", "-id"], name="ticket_event_newest_idx"),
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} on ticket {self.ticket_id}"

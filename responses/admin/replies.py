@@ -139,6 +139,11 @@ class ReplyAdmin(ReadOnlyAdmin):
     # A review's name includes its provider's: joined, not fetched row by row.
     list_select_related = ["review__provider", "provider"]
     readonly_fields = [f.name for f in Reply._meta.fields]
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+
+    def get_ordering(self, request):
+        return ["-created_at", "-pk"]  # reply_newest_idx
 
 
 register_queue(

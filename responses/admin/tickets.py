@@ -366,7 +366,16 @@ class TicketAdmin(TicketDisplayMixin, ReadOnlyAdmin):
         "escalated_at",
     ]
     list_display_links = ["pk", "subject"]
-    list_filter = ["status", "source", DeadlineFilter, "confirmed_by_customer", "put_right"]
+    # A date filter of fixed periods rather than a date hierarchy, whose list of years is a
+    # sort of every ticket.
+    list_filter = [
+        "status",
+        "source",
+        DeadlineFilter,
+        "confirmed_by_customer",
+        "put_right",
+        "created_at",
+    ]
     search_fields = [
         "subject",
         "provider__name",
@@ -374,8 +383,11 @@ class TicketAdmin(TicketDisplayMixin, ReadOnlyAdmin):
         "customer__display_name",
     ]
     list_select_related = ["provider", "customer"]
-    date_hierarchy = "created_at"
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+
+    def get_ordering(self, request):
+        return ["-created_at", "-pk"]  # ticket_newest_idx
 
 
 @admin.register(TicketEvent)
@@ -394,15 +406,15 @@ class TicketEventAdmin(ReadOnlyAdmin):
         "internal",
         "excerpt",
     ]
-    list_filter = ["kind", "actor_role", "internal"]
+    list_filter = ["kind", "actor_role", "internal", "created_at"]
     search_fields = ["ticket__subject", "ticket__provider__name", "body", "actor__email"]
     list_select_related = ["ticket", "actor"]
     readonly_fields = [f.name for f in TicketEvent._meta.fields]
-    date_hierarchy = "created_at"
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
 
     def get_ordering(self, request):
-        return ["-created_at", "-pk"]
+        return ["-created_at", "-pk"]  # ticket_event_newest_idx
 
     @admin.display(description="Text")
     def excerpt(self, obj):

@@ -1,6 +1,7 @@
-"""Staff analytics on the admin index: decisions and median turnaround per local day, and
-decisions by reason — equal to a count done by hand, shown only to moderators, and at a
-constant number of queries."""
+"""Staff analytics on the admin index: decisions and median turnaround per local day,
+decisions by reason and the rejection rate by star rating — equal to a count done by hand,
+shown only to moderators, at a constant number of queries, and computed at most every few
+minutes (the shared cache), while the queues above them stay live."""
 
 import datetime as dt
 import statistics
@@ -11,13 +12,20 @@ import pytest
 import time_machine
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from portal.admin_site import staff_analytics
+from portal.admin_site import ANALYTICS_CACHE_SECONDS, staff_analytics
 from responses.models import Reply, ReplyRevision
-from reviews.models import ModerationDecision, RejectionReason, Report, ReviewRevision
-from tests.factories import ProviderClaimFactory, ProviderFactory, ReviewFactory, StaffFactory
+from reviews.models import ModerationDecision, RejectionReason, Report, Review, ReviewRevision
+from tests.factories import (
+    ModeratorFactory,
+    ProviderClaimFactory,
+    ProviderFactory,
+    ReviewFactory,
+    StaffFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -290,3 +298,123 @@ def test_analytics_take_two_queries_on_postgresql_three_elsewhere(
         with django_assert_num_queries(2 if connection.vendor == "postgresql" else 3):
             figures = staff_analytics()
     assert figures["total"] == 12
+
+
+# --- the rejection rate by star rating -----------------------------------------------------------
+def _review_decision(review, decision, *, moderator, reason=""):
+    ModerationDecision.objects.create(
+        content_type=ContentType.objects.get_for_model(Review),
+        object_id=review.pk,
+        review=review,
+        moderator=moderator,
+        decision=decision,
+        reason=reason,
+    )
+
+
+def test_rejection_rates_count_review_decisions_by_star_rating_in_the_window(moderator):
+    with time_machine.travel(NOW, tick=False) as traveller:
+        provider = ProviderFactory()
+        traveller.move_to(NOW - dt.timedelta(days=31))  # before the window: left out
+        _review_decision(
+            ReviewFactory(provider=provider, rating=5),
+            "reject",
+            moderator=moderator,
+            reason="other",
+        )
+        traveller.move_to(NOW - dt.timedelta(days=2))
+        for rating, decision in [(5, "approve"), (5, "approve"), (5, "reject"), (1, "reject")]:
+            review = ReviewFactory(provider=provider, rating=rating)
+            _review_decision(review, decision, moderator=moderator, reason="other")
+        # Neither a removal nor a decision on an edit is a verdict on a submitted review.
+        removed = ReviewFactory(provider=provider, rating=1)
+        _review_decision(removed, "remove", moderator=moderator, reason="offensive")
+        _decide(
+            "revision",
+            at=NOW - dt.timedelta(days=1),
+            wait=60,
+            reason="offensive",
+            provider=provider,
+            moderator=moderator,
+            traveller=traveller,
+        )
+        traveller.move_to(NOW)
+        figures = staff_analytics()
+
+    assert figures["rejection_rates"] == [
+        {"stars": 5, "total": 3, "rejected": 1, "rate": 33},
+        {"stars": 4, "total": 0, "rejected": 0, "rate": None},
+        {"stars": 3, "total": 0, "rejected": 0, "rate": None},
+        {"stars": 2, "total": 0, "rejected": 0, "rate": None},
+        {"stars": 1, "total": 1, "rejected": 1, "rate": 100},
+    ]
+
+
+# --- cached for a few minutes, the queues live -----------------------------------------------
+MIDDAY = dt.datetime(2025, 4, 5, 14, 0, tzinfo=LONDON)
+WAITING = 'href="/admin/reviews/pendingreview/">Reviews waiting</a></th>'
+
+
+def _analytics_queries(queries) -> list[str]:
+    """The analytics' grouped queries over the decision log (today's count is not grouped)."""
+    return [
+        q["sql"]
+        for q in queries.captured_queries
+        if '"reviews_moderationdecision"' in q["sql"] and "GROUP BY" in q["sql"]
+    ]
+
+
+def test_the_figures_come_from_the_cache_until_they_are_a_few_minutes_old(client, moderator):
+    client.force_login(moderator)
+    with time_machine.travel(MIDDAY, tick=False) as traveller:
+        provider = ProviderFactory()
+        for hours_ago in (3, 2):
+            _decide(
+                "review",
+                at=MIDDAY - dt.timedelta(hours=hours_ago),
+                wait=3600,
+                reason="",
+                provider=provider,
+                moderator=moderator,
+                traveller=traveller,
+            )
+        traveller.move_to(MIDDAY)
+        with CaptureQueriesContext(connection) as first:
+            body = client.get("/admin/").content.decode()
+        assert _analytics_queries(first)
+        assert "figures as of 14:00" in body
+        assert "2 decisions in 30 days" in body
+        assert "Decisions today: <strong>2</strong>" in body
+        assert f"{WAITING}<td>2</td>" in body
+
+        # Meanwhile a moderator decides, and another review arrives.
+        traveller.move_to(MIDDAY + dt.timedelta(minutes=1))
+        ReviewFactory(provider=provider)
+        _review_decision(ReviewFactory(provider=provider), "approve", moderator=ModeratorFactory())
+        traveller.move_to(MIDDAY + dt.timedelta(seconds=ANALYTICS_CACHE_SECONDS - 1))
+        with CaptureQueriesContext(connection) as second:
+            body = client.get("/admin/").content.decode()
+        assert _analytics_queries(second) == []
+        assert "figures as of 14:00" in body
+        assert "2 decisions in 30 days" in body  # the statistics wait…
+        assert "Decisions today: <strong>3</strong>" in body  # …what is current does not
+        assert f"{WAITING}<td>4</td>" in body
+
+        traveller.move_to(MIDDAY + dt.timedelta(seconds=ANALYTICS_CACHE_SECONDS + 1))
+        with CaptureQueriesContext(connection) as third:
+            body = client.get("/admin/").content.decode()
+        assert _analytics_queries(third)
+        assert "figures as of 14:05" in body
+        assert "3 decisions in 30 days" in body
+
+
+def test_a_new_day_starts_with_fresh_figures(client, moderator):
+    client.force_login(moderator)
+    late = dt.datetime(2025, 4, 5, 23, 58, tzinfo=LONDON)
+    with time_machine.travel(late, tick=False) as traveller:
+        client.get("/admin/")
+        traveller.move_to(late + dt.timedelta(minutes=3))  # 00:01 on 6 April
+        with CaptureQueriesContext(connection) as queries:
+            body = client.get("/admin/").content.decode()
+    assert _analytics_queries(queries)
+    assert "figures as of 00:01" in body

@@ -3,10 +3,15 @@ actions that go through the ticket service (one event each, both sides told), th
 with internal notes marked, and an event log nobody can change."""
 
 import datetime as dt
+import html
+import re
 
 import pytest
+import time_machine
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from responses.models import ActorRole, EventKind, Ticket, TicketEvent, TicketStatus
@@ -280,6 +285,40 @@ def test_every_ticket_can_be_searched_and_filtered(mod_client, provider, custome
     assert "Escalated one" in only_escalated and "A fresh complaint" not in only_escalated
     late = mod_client.get(TICKETS, {"late": "first_response"}).content.decode()
     assert "An overdue one" in late and "A fresh complaint" not in late
+
+
+@pytest.mark.parametrize("url", [TICKETS, EVENTS])
+def test_tickets_and_events_are_newest_first_with_a_period_filter_not_a_year_list(
+    mod_client, provider, url
+):
+    TicketFactory(
+        provider=provider,
+        subject="Complaint from last year",
+        created_at=timezone.now() - dt.timedelta(days=400),
+    )
+    TicketFactory(provider=provider, subject="Complaint from today")
+    for ticket in Ticket.objects.all():
+        TicketEvent.objects.create(
+            ticket=ticket, actor_role=ActorRole.SYSTEM, kind=EventKind.MESSAGE, body=ticket.subject
+        )
+    if url == EVENTS:  # events are stamped when written: date one of them back
+        with time_machine.travel(timezone.now() - dt.timedelta(days=400)):
+            TicketEvent.objects.create(
+                ticket=Ticket.objects.get(subject="Complaint from last year"),
+                actor_role=ActorRole.SYSTEM,
+                kind=EventKind.MESSAGE,
+                body="Written last year",
+            )
+    old = "Written last year" if url == EVENTS else "Complaint from last year"
+
+    with CaptureQueriesContext(connection) as queries:
+        body = mod_client.get(url).content.decode()
+    assert body.index("Complaint from today") < body.index(old)
+    # No date hierarchy (its list of years sorts every row), but fixed periods to filter by.
+    assert not [q["sql"] for q in queries.captured_queries if "DISTINCT" in q["sql"]]
+    link = re.search(r'<a href="([^"]*)">Past 7 days</a>', body)
+    week = mod_client.get(url + html.unescape(link[1])).content.decode()
+    assert "Complaint from today" in week and old not in week
 
 
 # --- nothing is changed by hand -------------------------------------------------------------------

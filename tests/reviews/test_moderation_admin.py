@@ -1,12 +1,20 @@
-"""The moderation desk in the admin: queues, decisions through actions, the read-only log."""
+"""The moderation desk in the admin: queues, decisions through actions, the read-only log, and
+lists and filters that stay quick with a million reviews."""
 
 import csv
+import datetime as dt
+import html
 import io
+import re
 
 import pytest
+import time_machine
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from reviews.models import ModerationDecision, Report, Review, ReviewRevision
 from reviews.services import (
@@ -16,6 +24,7 @@ from reviews.services import (
     review_revise,
 )
 from tests.factories import (
+    ModeratorFactory,
     ProviderFactory,
     ReviewFactory,
     StaffFactory,
@@ -265,6 +274,32 @@ def test_admin_index_shows_queues_and_rejection_rates(mod_client, moderator):
     assert '<th scope="row">1 star</th><td>1</td><td>1</td><td>100%</td>' in body
 
 
+def test_the_desk_counts_every_queue_exactly_with_its_oldest_item(mod_client, moderator):
+    with time_machine.travel(timezone.now() - dt.timedelta(days=3)):
+        ReviewFactory()
+    ReviewFactory.create_batch(2)
+    review = publish(ReviewFactory(), moderator)
+    with time_machine.travel(timezone.now() - dt.timedelta(hours=5)):
+        review_report(review=review, reporter=UserFactory(), reason="spam")
+
+    with CaptureQueriesContext(connection) as queries:
+        body = mod_client.get("/admin/").content.decode()
+    row = '{}">{}</a></th><td>{}</td><td>{}</td></tr>'
+    assert row.format(QUEUE, "Reviews waiting", 3, "3\xa0days") in body
+    assert row.format(REPORTS, "Open reports", 1, "5\xa0hours") in body
+    for url, label in [
+        (EDITS, "Edits to published reviews waiting"),
+        ("/admin/responses/pendingreply/", "Replies waiting"),
+        ("/admin/responses/pendingreplyrevision/", "Edits to published replies waiting"),
+        ("/admin/responses/pendingclaim/", "Provider claims waiting"),
+        ("/admin/responses/escalatedticket/", "Escalated tickets"),
+    ]:
+        assert row.format(url, label, 0, "—") in body
+    # All seven in one statement, and exact: counted, not estimated.
+    unions = [q["sql"] for q in queries.captured_queries if "UNION ALL" in q["sql"]]
+    assert len(unions) == 1 and unions[0].count("COUNT(*)") == 7
+
+
 ADMIN_URLS = [
     "/admin/",
     QUEUE,
@@ -355,3 +390,83 @@ def test_revision_count_helper(moderator):
     )
     assert ReviewRevision.objects.filter(status="pending").count() == 1
     assert reverse("admin:reviews_pendingrevision_changelist") == EDITS
+
+
+# --- lists that stay quick at a million reviews (issue #10) -----------------------------------
+def _sql(queries) -> list[str]:
+    return [q["sql"] for q in queries.captured_queries]
+
+
+@pytest.mark.parametrize("url", [QUEUE, "/admin/reviews/review/"])
+def test_the_rating_filter_offers_one_to_five_and_filters(mod_client, url):
+    ReviewFactory(rating=2, title="A two-star review")
+    ReviewFactory(rating=4, title="A four-star review")
+    with CaptureQueriesContext(connection) as queries:
+        body = mod_client.get(url).content.decode()
+    for stars, label in [(1, "1 star"), (2, "2 stars"), (3, "3 stars"), (4, "4 stars")]:
+        assert f'<a href="?rating={stars}">{label}</a>' in body
+    assert '<a href="?rating=5">5 stars</a>' in body
+    # Offered from the fixed scale, not looked up in the reviews.
+    assert not [sql for sql in _sql(queries) if "DISTINCT" in sql]
+
+    four = mod_client.get(url, {"rating": "4"}).content.decode()
+    assert "A four-star review" in four and "A two-star review" not in four
+    nothing = mod_client.get(url, {"rating": "3"}).content.decode()
+    assert "A four-star review" not in nothing and "A two-star review" not in nothing
+
+
+def test_every_review_is_listed_newest_first(mod_client):
+    older = ReviewFactory(title="The older review")
+    newer = ReviewFactory(title="The newer review")
+    Review.objects.filter(pk=older.pk).update(submitted_at=newer.submitted_at.replace(year=2025))
+    body = mod_client.get("/admin/reviews/review/").content.decode()
+    assert body.index("The newer review") < body.index("The older review")
+
+
+def test_the_decision_logs_moderator_filter_lists_only_people_who_decided(mod_client, moderator):
+    bea = ModeratorFactory(display_name="Busy Bea")
+    idle = ModeratorFactory(display_name="Idle Ida")
+    bystander = UserFactory(display_name="Casey Bystander")
+    publish(ReviewFactory(title="Decided by Bea"), bea)
+    publish(ReviewFactory(title="Decided by Morgan"), moderator)
+
+    body = mod_client.get(LOG).content.decode()
+    assert f'<a href="?moderator__id__exact={bea.pk}">Busy Bea</a>' in body
+    assert f'<a href="?moderator__id__exact={moderator.pk}">Morgan Moderator</a>' in body
+    assert f"moderator__id__exact={idle.pk}" not in body
+    assert f"moderator__id__exact={bystander.pk}" not in body
+    assert "Idle Ida" not in body and "Casey Bystander" not in body
+
+    beas = mod_client.get(LOG, {"moderator__id__exact": bea.pk}).content.decode()
+    assert "Decided by Bea" in beas and "Decided by Morgan" not in beas
+
+
+def test_the_decision_log_filters_by_period_without_listing_years(mod_client, moderator):
+    with time_machine.travel(timezone.now() - dt.timedelta(days=400)):
+        publish(ReviewFactory(title="Decided last year"), moderator)
+    publish(ReviewFactory(title="Decided today"), moderator)
+
+    with CaptureQueriesContext(connection) as queries:
+        body = mod_client.get(LOG).content.decode()
+    assert "Decided last year" in body and "Decided today" in body
+    # No date hierarchy: its list of years is a sort of the whole log.
+    assert not [sql for sql in _sql(queries) if "DISTINCT" in sql]
+    # …but a filter of fixed periods: follow its "Past 7 days" link.
+    link = re.search(r'<a href="([^"]*)">Past 7 days</a>', body)
+    week = mod_client.get(LOG + html.unescape(link[1])).content.decode()
+    assert "Decided today" in week and "Decided last year" not in week
+
+
+def test_the_export_streams_what_the_filters_show_without_counting_it(mod_client, moderator):
+    bea = ModeratorFactory(display_name="Busy Bea")
+    for title in ("First by Bea", "Second by Bea"):
+        publish(ReviewFactory(title=title), bea)
+    publish(ReviewFactory(title="By Morgan"), moderator)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = mod_client.get(f"{LOG}export/", {"moderator__id__exact": bea.pk})
+        rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert response.streaming
+    assert [row[1] for row in rows[1:]] == [bea.email, bea.email]
+    assert [row[2] for row in rows[1:]] == ["approve", "approve"]
+    assert not [sql for sql in _sql(queries) if "COUNT(" in sql]
