@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from django.contrib.auth.hashers import make_password
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 
@@ -110,6 +111,7 @@ LOADED_TABLES = [
     "responses_reply",
     "responses_ticket",
     "responses_ticketevent",
+    "responses_membership",
 ]
 # The load looks providers up by slug, chunk by chunk: their unique index stays.
 KEEP_UNIQUE = ["reviews_provider"]
@@ -421,19 +423,101 @@ WHERE e.at IS NOT NULL
 """
 
 
+# The business accounts of the answering providers: an owner each, and a responder too where
+# the business is big enough to have a team. Nobody signs in as them (their password is
+# unusable); `make explain` and the benchmarks sign in without one.
+BUSINESS_DOMAIN = "business.example.net"
+TEAM_FROM_REVIEWS = 20  # providers with at least this many published reviews have a responder
+MEMBERSHIP_COLUMNS = ["provider_id", "user_id", "role", "job_title", "created_at"]
+_BUSINESS_PROVIDERS = """
+SELECT p.id, p.slug, p.name, p.review_count >= %(team_from)s
+FROM reviews_provider p
+WHERE abs(hashtext('answers:' || p.id)) %% 100 < %(answering)s
+  AND NOT EXISTS (SELECT 1 FROM responses_membership m WHERE m.provider_id = p.id)
+  AND NOT EXISTS (SELECT 1 FROM accounts_user u
+                  WHERE u.email = 'owner.' || p.slug || %(domain)s)
+ORDER BY p.id
+"""
+
+
+def _business_members(*, now: dt.datetime) -> tuple[int, int]:
+    """An owner (and for the bigger businesses a responder) for each answering provider that
+    has no team yet: users and their verified addresses, memberships, and the listing marked
+    claimed, as staff approving the owner's claim would. User ids are reserved from the
+    sequence first, so the memberships can point at them. Returns (owners, responders)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _BUSINESS_PROVIDERS,
+            {
+                "team_from": TEAM_FROM_REVIEWS,
+                "answering": BULK_ANSWERING,
+                "domain": "@" + BUSINESS_DOMAIN,
+            },
+        )
+        providers = cursor.fetchall()
+        if not providers:
+            return 0, 0
+        people = []  # (provider id, email, display name, role, job title, joined)
+        for provider_id, slug, name, has_team in providers:
+            people.append(
+                (
+                    provider_id,
+                    f"owner.{slug}@{BUSINESS_DOMAIN}",
+                    f"Owner, {name}"[:50],
+                    "owner",
+                    "Owner",
+                    now - dt.timedelta(days=730),
+                )
+            )
+            if has_team:
+                people.append(
+                    (
+                        provider_id,
+                        f"team.{slug}@{BUSINESS_DOMAIN}",
+                        f"Customer care, {name}"[:50],
+                        "responder",
+                        "Customer care",
+                        now - dt.timedelta(days=365),
+                    )
+                )
+        first = _reserve_ids(cursor, "accounts_user", len(people))
+        unusable = make_password(None)
+        with cursor.copy(_copy_sql("accounts_user", USER_COLUMNS)) as copy:
+            for pk, (_p, email, name, _role, _title, joined) in enumerate(people, start=first):
+                copy.write_row((pk, email, name, unusable, joined, False, False, True))
+        columns = ["user_id", "email", "verified", "primary"]
+        with cursor.copy(_copy_sql("account_emailaddress", columns)) as copy:
+            for pk, (_p, email, *_rest) in enumerate(people, start=first):
+                copy.write_row((pk, email, True, True))
+        with cursor.copy(_copy_sql("responses_membership", MEMBERSHIP_COLUMNS)) as copy:
+            for pk, (provider_id, _email, _name, role, title, joined) in enumerate(
+                people, start=first
+            ):
+                copy.write_row((provider_id, pk, role, title, joined))
+        cursor.execute(
+            "UPDATE reviews_provider SET is_claimed = true, updated_at = %s "
+            "WHERE id = ANY(%s) AND NOT is_claimed",
+            [now, [row[0] for row in providers]],
+        )
+    return len(providers), len(people) - len(providers)
+
+
 def bulk_business(*, now: dt.datetime, stdout) -> None:
-    """Replies and complaint tickets for a share of the providers, written in SQL: the
-    business story told through the services would take hours at this scale. Idempotent:
-    reviews that already have a reply or a ticket are left alone."""
+    """Replies, complaint tickets and the business accounts behind them for a share of the
+    providers, written in SQL and COPY: the business story told through the services would
+    take hours at this scale. Idempotent: reviews that already have a reply or a ticket, and
+    providers that already have a team, are left alone."""
     with connection.cursor() as cursor:
         cursor.execute(_BULK_REPLIES, {"now": now, "answering": BULK_ANSWERING, **_reply_texts()})
         replies = cursor.rowcount
         cursor.execute(_BULK_TICKETS, {"now": now, "answering": BULK_ANSWERING})
         tickets = cursor.rowcount
         cursor.execute(_BULK_TICKET_EVENTS, {"now": now})
+    owners, responders = _business_members(now=now)
     stdout.write(
         f"Business activity: {replies:,} published replies and {tickets:,} complaint "
-        f"tickets for {BULK_ANSWERING}% of providers."
+        f"tickets for {BULK_ANSWERING}% of providers; {owners:,} owners and {responders:,} "
+        "responders."
     )
 
 

@@ -17,7 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.stats import median_duration_by
-from responses.models import PutRight, Ticket, TicketStatus
+from responses.models import PutRight, ReplyStatus, Ticket, TicketStatus
+from responses.selectors import review_has_reply
 from reviews.checks import Flag
 from reviews.models import Report, ReportReason, Review, ReviewSource, ReviewStatus
 
@@ -80,6 +81,18 @@ def _percent(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
 
+# --- replies ----------------------------------------------------------------------------------
+def _answered(reviews, provider_ids):
+    """`reviews` with a published reply, joined to it for its time. The reply is looked for
+    among the providers' own replies too (a reply's provider is always its review's): the
+    planner then reads them through the reply provider index instead of hashing every reply
+    on the site."""
+    answered = {"reply__status": ReplyStatus.PUBLISHED, "reply__submitted_at__isnull": False}
+    if provider_ids is not None:
+        answered["reply__provider_id__in"] = provider_ids
+    return reviews.filter(**answered)
+
+
 # --- the analytics page ---------------------------------------------------------------------
 @dataclass
 class Analytics:
@@ -138,11 +151,12 @@ def provider_analytics(*, provider_ids: list[int], months: int = 24, now=None) -
         for source, label in ReviewSource.choices
     }
     star_sums = Counter()
+    replied_filter = review_has_reply(statuses=[ReplyStatus.PUBLISHED], provider_ids=provider_ids)
     for key, stars, source, count, with_reply in (
         published.annotate(m=month)
         .order_by()
         .values("m", "rating", "source")
-        .annotate(n=Count("pk"), r=Count("pk", filter=Q(reply__status="published")))
+        .annotate(n=Count("pk"), r=Count("pk", filter=replied_filter))
     ).values_list("m", "rating", "source", "n", "r"):
         i = index[_month_key(key)]
         by_stars[stars][i] += count
@@ -160,7 +174,7 @@ def provider_analytics(*, provider_ids: list[int], months: int = 24, now=None) -
 
     # 2. median reply time per month
     medians = median_duration_by(
-        published.filter(reply__status="published", reply__submitted_at__isnull=False),
+        _answered(published, provider_ids),
         month,
         F("reply__submitted_at") - F("published_at"),
     )
@@ -349,36 +363,59 @@ class Responsiveness:
         }
 
 
+def _reply_parts(*, provider_ids, since, get) -> None:
+    """The reply half of the responsiveness (reviews, replies, median reply time) into
+    `get(provider_id)`: two queries, the providers' published reviews probed for a published
+    reply and the median over those answered."""
+    reviews = Review.objects.filter(status=ReviewStatus.PUBLISHED, published_at__gte=since)
+    if provider_ids is not None:
+        reviews = reviews.filter(provider_id__in=provider_ids)
+    replied = review_has_reply(statuses=[ReplyStatus.PUBLISHED], provider_ids=provider_ids)
+    for pk, total, answered in (
+        reviews.order_by()
+        .values("provider_id")
+        .annotate(n=Count("pk"), r=Count("pk", filter=replied))
+        .values_list("provider_id", "n", "r")
+    ):
+        item = get(pk)
+        item.reviews, item.replies = total, answered
+    medians = median_duration_by(
+        _answered(reviews, provider_ids),
+        "provider_id",
+        F("reply__submitted_at") - F("published_at"),
+    )
+    for pk, median in medians.items():
+        get(pk).median_reply_hours = _hours(median)
+
+
+def provider_reply_figures(*, provider, now=None) -> dict:
+    """The provider's reply rate and median reply time over the last 365 days, counted as the
+    responsiveness score counts them (`Responsiveness.response_figures`): two queries."""
+    now = now or timezone.now()
+    item = Responsiveness()
+    _reply_parts(
+        provider_ids=[provider.pk],
+        since=now - dt.timedelta(days=RESPONSIVENESS_DAYS),
+        get=lambda pk: item,
+    )
+    return item.response_figures()
+
+
 def responsiveness_for(*, provider_ids=None, now=None) -> dict[int, Responsiveness]:
     """The responsiveness of these providers (None: every provider with any activity) over
     the last 365 days: three queries, whatever the number of providers."""
     now = now or timezone.now()
     since = now - dt.timedelta(days=RESPONSIVENESS_DAYS)
-    reviews = Review.objects.filter(status=ReviewStatus.PUBLISHED, published_at__gte=since)
     tickets = Ticket.objects.filter(created_at__gte=since)
     if provider_ids is not None:
-        reviews = reviews.filter(provider_id__in=provider_ids)
+        provider_ids = list(provider_ids)
         tickets = tickets.filter(provider_id__in=provider_ids)
     result: dict[int, Responsiveness] = {}
 
     def get(pk):
         return result.setdefault(pk, Responsiveness(answers=dict.fromkeys(PutRight.values, 0)))
 
-    for pk, total, replied in (
-        reviews.order_by()
-        .values("provider_id")
-        .annotate(n=Count("pk"), r=Count("pk", filter=Q(reply__status="published")))
-        .values_list("provider_id", "n", "r")
-    ):
-        item = get(pk)
-        item.reviews, item.replies = total, replied
-    medians = median_duration_by(
-        reviews.filter(reply__status="published", reply__submitted_at__isnull=False),
-        "provider_id",
-        F("reply__submitted_at") - F("published_at"),
-    )
-    for pk, median in medians.items():
-        get(pk).median_reply_hours = _hours(median)
+    _reply_parts(provider_ids=provider_ids, since=since, get=get)
     due = Q(resolved_at__isnull=False) | Q(resolution_due__lte=now)
     confirmed = Q(status=TicketStatus.CLOSED, confirmed_by_customer=True)
     for row in (

@@ -1,5 +1,6 @@
-"""The tickets and business API: every ticket comes from ticket_list_visible_to (anyone else's
-is a 404), and every change goes through the ticket and invitation services."""
+"""The tickets and business API: every ticket comes from ticket_list_visible_to or
+ticket_get_visible (anyone else's is a 404), and every change goes through the ticket and
+invitation services."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
@@ -18,7 +19,7 @@ from responses.access import member_provider_get
 from responses.api import serializers as s
 from responses.api.filters import TicketFilter
 from responses.models import ActorRole, Ticket
-from responses.selectors import ticket_events_for, ticket_list_visible_to
+from responses.selectors import ticket_events_for, ticket_get_visible, ticket_list_visible_to
 from responses.services.invitations import invitations_send
 from responses.services.tickets import ticket_message, ticket_role_for, ticket_transition
 from responses.transitions import moves_for
@@ -52,10 +53,7 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
             pk = int(self.kwargs["pk"])
         except (TypeError, ValueError):
             raise Http404 from None
-        ticket = ticket_list_visible_to(user=self.request.user).filter(pk=pk).first()
-        if ticket is None:
-            raise Http404
-        return ticket
+        return ticket_get_visible(user=self.request.user, pk=pk)
 
     def _detail(self, ticket):
         role = ticket_role_for(self.request.user, ticket)

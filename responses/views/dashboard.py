@@ -8,8 +8,8 @@ from django.views.decorators.cache import never_cache
 
 from responses import selectors
 from responses.access import member_provider_get, memberships_for
+from responses.insights import provider_reply_figures
 from responses.models import ProviderClaim, ResponseSettings
-from reviews.selectors import provider_response_figures
 
 PER_PAGE = 20
 
@@ -56,6 +56,6 @@ def inbox(request, slug):
         "page": page,
         "rows": rows,
         "target_hours": target,
-        "figures": provider_response_figures(provider=provider),
+        "figures": provider_reply_figures(provider=provider, now=now),
     }
     return render(request, "responses/inbox.html", context)

@@ -1,9 +1,10 @@
 """Complaint tickets on the site: the ticket page (customer and business), the business's queue,
 the customer's own list and the private complaint form.
 
-Every ticket is found through `ticket_list_visible_to`, so anyone else's ticket is a 404, and
-every change goes through responses.services.tickets, which decides who may do what: a refusal
-there is a 403 (not yours to do), a clear message (not allowed now) or a form error."""
+Every ticket is found through `ticket_list_visible_to` or `ticket_get_visible`, so anyone else's
+ticket is a 404, and every change goes through responses.services.tickets, which decides who may
+do what: a refusal there is a 403 (not yours to do), a clear message (not allowed now) or a form
+error."""
 
 from django import forms
 from django.contrib import messages
@@ -12,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import F
 from django.http import Http404, HttpResponseBadRequest
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -26,6 +27,7 @@ from responses.models import ActorRole, EventKind, PutRight, TicketStatus
 from responses.selectors import (
     DEADLINE_RUNNING,
     ticket_events_for,
+    ticket_get_visible,
     ticket_list_visible_to,
     ticket_next_due,
 )
@@ -219,7 +221,7 @@ def _apply(action: str, form, ticket, request) -> str:
 @never_cache
 @login_required
 def ticket_detail(request, pk):
-    ticket = get_object_or_404(ticket_list_visible_to(user=request.user), pk=pk)
+    ticket = ticket_get_visible(user=request.user, pk=pk)
     role = ticket_role_for(request.user, ticket)
     if role not in (ActorRole.CUSTOMER, ActorRole.MEMBER):
         raise Http404("Not a ticket you take part in.")
@@ -246,7 +248,7 @@ def ticket_detail(request, pk):
                 messages.success(request, done)
                 return redirect("responses:ticket_detail", pk=ticket.pk)
         # The page shows the ticket as it is now, whatever the refused form assumed.
-        ticket = get_object_or_404(ticket_list_visible_to(user=request.user), pk=pk)
+        ticket = ticket_get_visible(user=request.user, pk=pk)
     forms_ = {
         name: posted[name] if name in posted else build(None) for name, build in builders.items()
     }

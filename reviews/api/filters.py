@@ -39,18 +39,30 @@ class ProviderReviewFilter(StrictParametersMixin, django_filters.FilterSet):
     def noop(self, queryset, name, value):
         return queryset
 
+    def _provider_ids(self) -> list[int] | None:
+        """The provider whose reviews are listed: the view found it from the URL before
+        filtering (reviews.api.views.ProviderReviewList), and DRF hands the view to the request."""
+        view = (getattr(self.request, "parser_context", None) or {}).get("view")
+        provider = getattr(view, "provider", None)
+        return None if provider is None else [provider.pk]
+
     def filter_queryset(self, queryset):
         """`queryset` is review_list_public's; these narrow and order it as the page does."""
         data = self.form.cleaned_data
         if data.get("rating"):
             queryset = queryset.filter(rating=int(data["rating"]))
         if data.get("has_reply") is not None:
-            published_reply = {"reply__status": "published"}
-            queryset = (
-                queryset.filter(**published_reply)
-                if data["has_reply"]
-                else queryset.exclude(**published_reply)
+            # The business's reply lives in responses (the reviews app reads it only where a
+            # page shows both); only this provider's replies are read, through their index.
+            from responses.models import ReplyStatus
+            from responses.selectors import review_has_reply
+
+            replied = review_has_reply(
+                statuses=[ReplyStatus.PUBLISHED],
+                provider_ids=self._provider_ids(),
+                present=data["has_reply"],
             )
+            queryset = queryset.filter(replied)
         if data.get("ordering"):
             queryset = queryset.order_by(*REVIEW_ORDERINGS[data["ordering"]])
         return queryset
