@@ -341,7 +341,7 @@ class Responsiveness:
         return round(100 * self.confirmed / self.tickets_due) if self.tickets_due else None
 
     def response_figures(self) -> dict:
-        """The reply rate and time as `reviews.selectors.provider_response_figures` gives
+        """The reply rate and time as `provider_reply_figures` gives
         them (same window, same counting), so a page that shows both needs the queries once."""
         return {
             "reviews": self.reviews,

@@ -196,7 +196,10 @@ class Reply(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["status", "submitted_at"], name="reply_queue_idx"),
-            models.Index(fields=["provider", "status"], name="reply_provider_idx"),
+            # A business's replies by status, newest published first (the inbox's tabs).
+            models.Index(fields=["provider", "status", "-published_at"], name="reply_provider_idx"),
+            # A business's replies in the order its CSV export writes them.
+            models.Index(fields=["provider", "created_at", "id"], name="reply_export_idx"),
             # The admin's list of every reply, newest first (its ordering, ending in the id).
             models.Index(fields=["-created_at", "-id"], name="reply_newest_idx"),
         ]
@@ -388,6 +391,8 @@ class Ticket(models.Model):
             models.Index(fields=["customer", "-created_at"], name="ticket_customer_idx"),
             models.Index(fields=["status", "escalated_at"], name="ticket_escalated_idx"),
             models.Index(fields=["provider", "-change_made_at"], name="ticket_change_idx"),
+            # A business's complaints in the order its CSV export writes them.
+            models.Index(fields=["provider", "created_at", "id"], name="ticket_export_idx"),
             # The admin's list of every ticket, newest first (its ordering, ending in the id).
             models.Index(fields=["-created_at", "-id"], name="ticket_newest_idx"),
         ]

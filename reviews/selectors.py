@@ -1,12 +1,11 @@
 """Reads that pages and the API share. Public lists start here, so what is visible is decided
 in one place: active providers, published reviews."""
 
-import datetime as dt
 import re
 
 from django.contrib.postgres.search import SearchQuery, SearchVectorField
 from django.db import connection
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -226,36 +225,3 @@ def helpful_review_ids(*, user, reviews) -> set[int]:
         return set()
     ids = [r.pk for r in reviews]
     return set(user.helpful_votes.filter(review_id__in=ids).values_list("review_id", flat=True))
-
-
-RESPONSE_WINDOW_DAYS = 365
-
-
-def provider_response_figures(*, provider, days: int = RESPONSE_WINDOW_DAYS) -> dict:
-    """Reply rate and median reply time over the last `days` (calendar hours, 24/7).
-
-    Rate: published reviews with a published reply ÷ published reviews. Time: from the
-    review's publication to the business's first submission of its reply (moderation time is
-    ours, not theirs). Two queries, whatever the number of reviews.
-    """
-    from portal.stats import median_duration
-
-    since = timezone.now() - dt.timedelta(days=days)
-    recent = Review.objects.filter(
-        provider=provider, status=ReviewStatus.PUBLISHED, published_at__gte=since
-    )
-    counts = recent.aggregate(
-        total=Count("pk"), replied=Count("pk", filter=Q(reply__status="published"))
-    )
-    answered = recent.filter(reply__status="published", reply__submitted_at__isnull=False)
-    median = median_duration(answered, F("reply__submitted_at") - F("published_at"))
-    hours = None
-    if median is not None:
-        hours = max(0.0, median.total_seconds() / 3600)
-    total = counts["total"]
-    return {
-        "reviews": total,
-        "replied": counts["replied"],
-        "reply_rate": round(100 * counts["replied"] / total) if total else None,
-        "median_reply_hours": None if hours is None else round(hours, 1),
-    }

@@ -82,7 +82,7 @@ class ProviderDetailSerializer(ProviderSerializer):
     def get_rating_distribution(self, provider) -> dict:
         return provider.rating_distribution
 
-    # The figures come from provider_response_figures, computed once by the view.
+    # The figures come from the responsiveness figures, computed once by the view.
     def get_reply_rate(self, provider) -> int | None:
         return self.context["response"]["reply_rate"]
 

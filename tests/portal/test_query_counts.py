@@ -181,9 +181,19 @@ def grow_awaiting_reply(w, start, stop):
 
 
 def grow_my_reviews(w, start, stop):
-    """The customer's own reviews, of two providers and in every state."""
+    """The customer's own reviews in every state, each of a provider of its own: one person
+    has one live review of a provider a year (PostgreSQL's exclusion constraint holds it)."""
+    places = Provider.objects.bulk_create(
+        Provider(
+            name=f"Reviewed place {i:04}",
+            slug=f"reviewed-place-{i:04}",
+            category=w["provider"].category,
+            town="Leeds",
+        )
+        for i in range(start, stop)
+    )
     _reviews(
-        [w["provider"], w["other_provider"]],
+        places,
         start,
         stop,
         statuses=("published", "pending", "rejected"),

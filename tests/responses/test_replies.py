@@ -10,6 +10,7 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
+from responses.insights import provider_reply_figures
 from responses.models import (
     BusinessEvent,
     Membership,
@@ -29,7 +30,6 @@ from responses.services.replies import (
 )
 from responses.tone import reply_hints
 from reviews.models import ModerationDecision, Review
-from reviews.selectors import provider_response_figures
 from tests.factories import ProviderFactory, ReviewFactory, UserFactory, publish
 
 pytestmark = pytest.mark.django_db
@@ -255,7 +255,7 @@ def test_reply_rate_and_median_match_a_brute_force_count(seed, provider, moderat
                 if recent:
                     replied += 1
                     expected_hours.append(delay.total_seconds() / 3600)
-    figures = provider_response_figures(provider=provider)
+    figures = provider_reply_figures(provider=provider)
     assert figures["reviews"] == total
     assert figures["replied"] == replied
     assert figures["reply_rate"] == (round(100 * replied / total) if total else None)

@@ -352,10 +352,9 @@ def test_visit_month_choices_cover_two_years(client_logged_in, provider):
 
 def test_the_reply_figures_on_the_page_are_the_responsiveness_figures(client, provider, moderator):
     """The page takes its reply rate and time from the responsiveness score's queries; they
-    must say what reviews.selectors.provider_response_figures says."""
-    from responses.insights import provider_responsiveness
+    must say what responses.insights.provider_reply_figures (the dashboard's) says."""
+    from responses.insights import provider_reply_figures, provider_responsiveness
     from responses.models import Reply
-    from reviews.selectors import provider_response_figures
 
     reviews = _published(provider, 4, moderator)
     for hours, review in zip((2, 30), reviews, strict=False):
@@ -369,7 +368,7 @@ def test_the_reply_figures_on_the_page_are_the_responsiveness_figures(client, pr
             submitted_at=review.published_at + dt.timedelta(hours=hours),
             published_at=review.published_at + dt.timedelta(hours=hours + 1),
         )
-    assert provider_responsiveness(provider).response_figures() == provider_response_figures(
+    assert provider_responsiveness(provider).response_figures() == provider_reply_figures(
         provider=provider
     )
     body = client.get(provider.get_absolute_url()).content.decode()
