@@ -143,6 +143,7 @@ ALLOWED_PARAMS = {
     "kind",
     "token",
     "key",
+    "section",  # a sitemap section: "pages" or "providers"
     "uidb36",
     # the admin: model names, numeric object ids, its catch-all
     "app_label",
