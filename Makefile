@@ -83,7 +83,7 @@ test-postgres: $(VENV)/.dev node ## Run the whole suite on local PostgreSQL and 
 # --- performance ---------------------------------------------------------------------------
 BENCH_DB    ?= heard_bench
 
-bench: $(VENV)/.runtime ## Load-test 100k providers / 1M reviews on PostgreSQL (BENCH_CACHE=off: no cache)
+bench: $(VENV)/.runtime ## Load-test 100k providers / 1M reviews on PostgreSQL, print the targets met or not
 	@command -v wrk >/dev/null || apt-get install -y wrk
 	BENCH_DB_URL="$(PG_URL)/$(BENCH_DB)" $(PY) bench/run.py
 
