@@ -12,7 +12,7 @@ REDIS_URL   ?= redis://127.0.0.1:6379/1
 
 .DEFAULT_GOAL := help
 .PHONY: help demo serve migrate seed test test-postgres lint format pytest worker check-sla clean node \
-        bench bench-seed explain
+        bench bench-seed explain profile
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -92,6 +92,11 @@ bench-seed: $(VENV)/.runtime ## Recreate the benchmark database and time the see
 	DATABASE_URL="$(PG_URL)/$(BENCH_DB)" $(MANAGE) migrate --noinput -v0
 	DATABASE_URL="$(PG_URL)/$(BENCH_DB)" /usr/bin/time -v $(MANAGE) seed_demo \
 	  --providers 100000 --reviews 1000000 --quiet-logins
+
+profile: $(VENV)/.dev ## Profile one page in process with pyinstrument (PROFILE_PATH=/providers/<slug>/)
+	DATABASE_URL="$(PG_URL)/$(BENCH_DB)" DEBUG=False SECRET_KEY=profile-$$$$-not-secret-xxxxxxxxxxxxxxxxxxxxxxxxxxxx \
+	  ALLOWED_HOSTS=127.0.0.1 SECURE_SSL_REDIRECT=False CACHE_URL=$${CACHE_URL:-redis://127.0.0.1:6379/9} \
+	  LOG_LEVEL=WARNING $(PY) bench/profile.py
 
 explain: $(VENV)/.runtime ## EXPLAIN ANALYZE every list's queries on the benchmark data (docs/query-plans.md)
 	BENCH_DB_URL="$(PG_URL)/$(BENCH_DB)" $(PY) bench/explain.py
