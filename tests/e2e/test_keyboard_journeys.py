@@ -31,7 +31,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 MAX_TABS = 120
 
 # What the focused element looks like, and whether it is on screen and on top.
-FOCUSED = """() => {
+FOCUSED = r"""() => {
   const el = document.activeElement;
   if (!el || el === document.body) return null;
   const s = getComputedStyle(el);
