@@ -10,6 +10,7 @@ from collections import defaultdict
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import (
@@ -25,9 +26,10 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import TruncDate
-from django.template.defaultfilters import pluralize
 from django.utils import timezone
-from django.utils.dateformat import format as date_format
+from django.utils.formats import date_format
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from portal.charts import Chart, Series
 from portal.moderation import MODERATE_PERMISSION, queue_summaries
@@ -50,7 +52,7 @@ TURNAROUND_STARTS = {
     "responses.ReplyRevision": "submitted_at",
     "responses.ProviderClaim": "created_at",
 }
-TURNAROUND_COVERS = "reviews, edits, reports and claims (not replies)"
+TURNAROUND_COVERS = _("reviews, edits, reports and claims (not replies)")
 
 
 def decisions_today() -> int:
@@ -213,6 +215,18 @@ def staff_analytics_cached(*, days: int = ANALYTICS_DAYS) -> dict:
     return figures
 
 
+def _reasons_in_current_language(reasons: list[dict]) -> list[dict]:
+    """The cached figures are shared by every moderator, whatever their language: the labels
+    are looked up again from the codes for this request."""
+    from reviews.models import RejectionReason
+
+    labels = dict(RejectionReason.choices)
+    return sorted(
+        ({**row, "label": str(labels.get(row["code"], row["code"]))} for row in reasons),
+        key=lambda row: (-row["count"], row["label"]),
+    )
+
+
 def staff_analytics_charts(analytics: dict) -> dict:
     """The admin index's two charts, the reasons and rejection-rate tables and the time the
     figures are from, from `staff_analytics()`."""
@@ -222,37 +236,43 @@ def staff_analytics_charts(analytics: dict) -> dict:
     hours = [day["median_hours"] for day in days]
     if analytics["total"]:
         busiest = max(days, key=lambda day: day["decisions"])
-        summary = (
-            f"{analytics['total']:,} decision{pluralize(analytics['total'])} in {len(days)} "
-            f"days; the busiest day was {date_format(busiest['date'], 'j F')} with "
-            f"{busiest['decisions']:,}."
-        )
+        summary = ngettext(
+            "%(total)s decision in %(days)s days; the busiest day was %(date)s with %(most)s.",
+            "%(total)s decisions in %(days)s days; the busiest day was %(date)s with %(most)s.",
+            analytics["total"],
+        ) % {
+            "total": intcomma(analytics["total"]),
+            "days": len(days),
+            "date": date_format(busiest["date"], "MONTH_DAY_FORMAT"),
+            "most": intcomma(busiest["decisions"]),
+        }
     else:
-        summary = f"No decisions in the last {len(days)} days."
+        summary = gettext("No decisions in the last %(days)s days.") % {"days": len(days)}
     return {
         "decisions_chart": Chart(
-            title=f"Decisions per day, last {len(days)} days",
+            title=gettext("Decisions per day, last %(days)s days") % {"days": len(days)},
             labels=labels,
-            series=[Series(label="Decisions", values=counts)],
+            series=[Series(label=gettext("Decisions"), values=counts)],
             kind="bars",
-            y_label="Decisions",
+            y_label=gettext("Decisions"),
             summary=summary,
             slug="chart-decisions",
         ),
         "turnaround_chart": Chart(
-            title=f"Median turnaround per day, last {len(days)} days",
+            title=gettext("Median turnaround per day, last %(days)s days") % {"days": len(days)},
             labels=labels,
-            series=[Series(label="Median hours", values=hours, css="s2")],
+            series=[Series(label=gettext("Median hours"), values=hours, css="s2")],
             kind="line",
-            y_label="Hours",
+            y_label=gettext("Hours"),
             value_format="{:,.1f}",
-            summary=(
-                f"Hours from submission (or filing) to decision, for {TURNAROUND_COVERS}; "
+            summary=gettext(
+                "Hours from submission (or filing) to decision, for %(covers)s; "
                 "no point on a day without such a decision."
-            ),
+            )
+            % {"covers": TURNAROUND_COVERS},
             slug="chart-turnaround",
         ),
-        "reasons": analytics["reasons"],
+        "reasons": _reasons_in_current_language(analytics["reasons"]),
         "rejection_rates": analytics["rejection_rates"],
         "analytics_days": len(days),
         "analytics_as_of": analytics["as_of"],
@@ -261,9 +281,9 @@ def staff_analytics_charts(analytics: dict) -> dict:
 
 
 class HeardAdminSite(admin.AdminSite):
-    site_header = "Heard moderation"
-    site_title = "Heard moderation"
-    index_title = "Moderation desk"
+    site_header = _("Heard moderation")
+    site_title = _("Heard moderation")
+    index_title = _("Moderation desk")
     index_template = "admin/heard_index.html"
 
     def index(self, request, extra_context=None):

@@ -4,7 +4,7 @@ from django.contrib.admin import apps as admin_apps
 
 class PortalConfig(AppConfig):
     name = "portal"
-    verbose_name = "Heard"
+    verbose_name = "Heard"  # the brand name: never translated
 
     def ready(self):
         from portal import audit_signals

@@ -10,6 +10,8 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from portal.l10n import number
+
 WIDTH, HEIGHT = 640, 260
 LEFT, RIGHT, TOP, BOTTOM = 52, 12, 26, 40
 PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -32,10 +34,18 @@ def _nice_step(span: float, intervals: int = 4) -> float:
         power *= 10
 
 
+FORMAT_RE = re.compile(r"\{:(,?)\.(\d+)f\}")
+
+
 def _format(value, fmt: str) -> str:
+    """`value` as `fmt` ("{:.1f}", "{:,.0f}": decimals, and "," to group thousands) says,
+    in the active language's decimal mark and thousands separator (1,234.5 in en-GB)."""
     if value is None:
         return "–"
-    return fmt.format(value)
+    spec = FORMAT_RE.fullmatch(fmt)
+    if spec is None:
+        return fmt.format(value)
+    return number(value, int(spec.group(2)), grouping=spec.group(1) == ",")
 
 
 @dataclass

@@ -20,7 +20,11 @@ class _Echo:
 
 
 def stream_csv(*, header: list[str], rows: Iterable[Iterable], filename: str):
-    """Rows are generated as they are written, so memory stays flat whatever their number."""
+    """Rows are generated as they are written, so memory stays flat whatever their number.
+
+    A data export, not a page: its header is fixed snake_case column names and its cells hold
+    codes and unlocalised numbers and dates, the same in every language, so that the scripts
+    and spreadsheets that read it keep working (like the API's field names)."""
     writer = csv.writer(_Echo())
 
     def lines():

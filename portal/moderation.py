@@ -25,6 +25,8 @@ from django.utils import timezone
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 MODERATE_PERMISSION = "reviews.moderate_content"
 
@@ -32,7 +34,7 @@ MODERATE_PERMISSION = "reviews.moderate_content"
 # --- queue registry ------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Queue:
-    label: str
+    label: str  # lazily translated: queues are registered at import time
     admin_url_name: str  # e.g. "admin:reviews_pendingreview_changelist"
     queryset: Callable[[], QuerySet]
     age_field: str
@@ -117,7 +119,7 @@ def word_diff(old: str, new: str) -> SafeString:
 
 def flag_badges(flags, labels: dict) -> SafeString:
     if not flags:
-        return format_html('<span class="mod-noflags">{}</span>', "none")
+        return format_html('<span class="mod-noflags">{}</span>', gettext("none"))
     return format_html_join(
         " ", '<span class="mod-flag">{}</span>', ((labels.get(f, f),) for f in flags)
     )
@@ -125,9 +127,9 @@ def flag_badges(flags, labels: dict) -> SafeString:
 
 # --- the queue ModelAdmin --------------------------------------------------------------------
 class DecisionForm(forms.Form):
-    reason = forms.ChoiceField(label="Reason (shown to the author)", choices=())
+    reason = forms.ChoiceField(label=_("Reason (shown to the author)"), choices=())
     note = forms.CharField(
-        label="Note to the author (optional)",
+        label=_("Note to the author (optional)"),
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         required=False,
         max_length=2000,
@@ -135,7 +137,7 @@ class DecisionForm(forms.Form):
 
     def __init__(self, *args, reasons, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["reason"].choices = [("", "Choose a reason"), *reasons]
+        self.fields["reason"].choices = [("", gettext("Choose a reason")), *reasons]
 
 
 class ModerationQueueAdmin(admin.ModelAdmin):
@@ -152,8 +154,8 @@ class ModerationQueueAdmin(admin.ModelAdmin):
     reject_decision = "reject"
     approve_needs_reason = False
     reject_needs_reason = True
-    approve_label = "Approve selected"
-    reject_label = "Reject selected (asks for the reason)"
+    approve_label = _("Approve selected")
+    reject_label = _("Reject selected (asks for the reason)")
     actions = ["approve_selected", "reject_selected"]
     list_per_page = 50
     show_full_result_count = False
@@ -192,7 +194,11 @@ class ModerationQueueAdmin(admin.ModelAdmin):
             else:
                 done += 1
         if done:
-            self.message_user(request, f"{done} decided ({decision}).", messages.SUCCESS)
+            # The decision's code, as the log records it (e.g. "approve", "uphold").
+            text = ngettext(
+                "%(count)s decided (%(decision)s).", "%(count)s decided (%(decision)s).", done
+            ) % {"count": done, "decision": decision}
+            self.message_user(request, text, messages.SUCCESS)
         for line in refused:
             self.message_user(request, line, messages.ERROR)
 
@@ -207,19 +213,21 @@ class ModerationQueueAdmin(admin.ModelAdmin):
         if form.is_bound and form.is_valid():
             self._apply(request, queryset, decision=decision, **form.cleaned_data)
             return None
+        # The label up to its explanation in brackets, e.g. "Reject selected".
+        short_label = str(label).split(" (")[0]
         context = {
             **self.admin_site.each_context(request),
-            "title": f"{label.split(' (')[0]}: give the reason",
+            "title": gettext("%(decision)s: give the reason") % {"decision": short_label},
             "objects": queryset,
             "form": form,
             "action": action,
             "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
             "opts": self.model._meta,
-            "decision_label": label.split(" (")[0],
+            "decision_label": short_label,
         }
         return TemplateResponse(request, "admin/moderation/decide.html", context)
 
-    @admin.action(permissions=["moderate"], description="Approve selected")
+    @admin.action(permissions=["moderate"], description=_("Approve selected"))
     def approve_selected(self, request, queryset):
         return self._decide_action(
             request,
@@ -230,7 +238,7 @@ class ModerationQueueAdmin(admin.ModelAdmin):
             label=self.approve_label,
         )
 
-    @admin.action(permissions=["moderate"], description="Reject selected")
+    @admin.action(permissions=["moderate"], description=_("Reject selected"))
     def reject_selected(self, request, queryset):
         return self._decide_action(
             request,
@@ -254,7 +262,7 @@ class ModerationQueueAdmin(admin.ModelAdmin):
         actions.pop("delete_selected", None)
         return actions
 
-    @admin.display(description="Waiting")
+    @admin.display(description=_("Waiting"))
     def waiting(self, obj):
         value = getattr(obj, self.age_field)
         return format_html(

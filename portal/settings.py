@@ -263,10 +263,22 @@ HEARD_RATE_LIMITS = {
 }
 
 # --- Internationalisation ---------------------------------------------------------------
+# British English is the source language: every user-facing string is marked for translation
+# in it, and locale/en_GB/ holds the source catalogue. Adding a language (e.g. Welsh, "cy")
+# is described in docs/development.md, "Translations".
 LANGUAGE_CODE = "en-gb"
+LANGUAGES = [("en-gb", "English (UK)")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates as each language writes them (en-GB: "5 March 2026"), asked for by name:
+# `|date:"DATE_FORMAT"` (portal/formats/).
+FORMAT_MODULE_PATH = ["portal.formats"]
 TIME_ZONE = "Europe/London"
 USE_I18N = True
 USE_TZ = True
+# Numbers are always localised (decimal mark); thousands are grouped only where a page asks
+# for it (`intcomma`, `blocktranslate with n=…|intcomma`), never by default: grouping every
+# number would also group ids and counts that templates put in URLs, ids and form values.
+USE_THOUSAND_SEPARATOR = False
 
 # --- Static files -----------------------------------------------------------------------
 STATIC_URL = "static/"

@@ -141,7 +141,7 @@ def most_responsive(*, per_category: int = MOST_RESPONSIVE_PER_CATEGORY) -> list
                 "slug": provider.slug,
                 "town": provider.town,
                 "score": r.score,
-                "band": r.band,
+                "band": r.band_label,  # lazy: these figures are cached for every language
                 "reply_rate": r.reply_rate,
             }
         )

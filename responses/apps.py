@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ResponsesConfig(AppConfig):
     name = "responses"
-    verbose_name = "Business responses and tickets"
+    verbose_name = _("Business responses and tickets")

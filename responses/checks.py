@@ -4,6 +4,8 @@ dates of birth, record numbers, other people's names). They flag; they never dec
 
 import re
 
+from django.utils.translation import gettext_lazy as _
+
 from reviews.checks import text_flags
 
 DOB_RE = re.compile(
@@ -26,10 +28,10 @@ class ReplyFlag:
     NAMES_PERSON = "names_person"
 
     LABELS = {
-        NAMES_REVIEWER: "Names the reviewer",
-        DATE_OF_BIRTH: "Mentions a date of birth",
-        RECORD_NUMBER: "Mentions a record or reference number",
-        NAMES_PERSON: "Names a person",
+        NAMES_REVIEWER: _("Names the reviewer"),
+        DATE_OF_BIRTH: _("Mentions a date of birth"),
+        RECORD_NUMBER: _("Mentions a record or reference number"),
+        NAMES_PERSON: _("Names a person"),
     }
 
 

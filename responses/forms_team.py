@@ -5,6 +5,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from portal.l10n import lazy_format
 from responses.models import Role
 from responses.services.claims import EVIDENCE_MAX, EVIDENCE_MIN, ROLE_AT_BUSINESS_MAX
 from responses.services.team import JOB_TITLE_MAX, REPLY_TARGET_MAX_HOURS, REPLY_TARGET_MIN_HOURS
@@ -50,12 +51,15 @@ class ClaimForm(ServiceErrorsMixin, forms.Form):
         min_length=EVIDENCE_MIN,
         max_length=EVIDENCE_MAX,
         widget=forms.Textarea(attrs={"rows": 6}),
-        help_text=_(
-            "For example: a page on the business's website that names you, your professional "
-            "registration number, or the business's public phone number and when to call. "
-            "%(min)s to %(max)s characters."
-        )
-        % {"min": EVIDENCE_MIN, "max": f"{EVIDENCE_MAX:,}"},
+        help_text=lazy_format(
+            _(
+                "For example: a page on the business's website that names you, your "
+                "professional registration number, or the business's public phone number and "
+                "when to call. %(min)s to %(max)s characters."
+            ),
+            min=EVIDENCE_MIN,
+            max=EVIDENCE_MAX,
+        ),
         error_messages={"required": _("Tell us how we can check your claim.")},
     )
 
@@ -100,12 +104,15 @@ class SettingsForm(ServiceErrorsMixin, forms.Form):
         label=_("Reply target, in hours"),
         min_value=REPLY_TARGET_MIN_HOURS,
         max_value=REPLY_TARGET_MAX_HOURS,
-        help_text=_(
-            "How soon your team aims to reply to a published review. Counted in calendar "
-            "hours, nights and weekends included: the internet has no opening hours. "
-            "From %(min)s to %(max)s."
-        )
-        % {"min": REPLY_TARGET_MIN_HOURS, "max": REPLY_TARGET_MAX_HOURS},
+        help_text=lazy_format(
+            _(
+                "How soon your team aims to reply to a published review. Counted in calendar "
+                "hours, nights and weekends included: the internet has no opening hours. "
+                "From %(min)s to %(max)s."
+            ),
+            min=REPLY_TARGET_MIN_HOURS,
+            max=REPLY_TARGET_MAX_HOURS,
+        ),
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
         error_messages={
             "required": _("Enter the reply target in hours."),

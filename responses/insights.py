@@ -326,11 +326,17 @@ class Responsiveness:
         return round(100 * sum(WEIGHTS[name] * value for name, value in parts.items()) / weight)
 
     @property
-    def band(self) -> str:
+    def band_label(self):
+        """The band, translated when it is shown: for figures kept in a cache that visitors
+        of every language share (the /stats/ page's)."""
         score = self.score
         if score is None:
-            return str(_("Not enough data yet"))
-        return str(next(label for floor, label in BANDS if score >= floor))
+            return _("Not enough data yet")
+        return next(label for floor, label in BANDS if score >= floor)
+
+    @property
+    def band(self) -> str:
+        return str(self.band_label)
 
     @property
     def reply_rate(self) -> int | None:

@@ -5,6 +5,7 @@ goes through responses/services; BusinessEvent is the business side's audit trai
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import AppendOnlyModel, new_token
@@ -41,13 +42,19 @@ class Membership(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
         ordering = ["provider", "created_at"]
         constraints = [
             models.UniqueConstraint(fields=["provider", "user"], name="one_membership_per_user"),
         ]
 
     def __str__(self):
-        return f"{self.user} – {self.get_role_display()} of {self.provider}"
+        return gettext("%(user)s – %(role)s of %(provider)s") % {
+            "user": self.user,
+            "role": self.get_role_display(),
+            "provider": self.provider,
+        }
 
 
 class ClaimStatus(models.TextChoices):
@@ -81,6 +88,8 @@ class ProviderClaim(models.Model):
     decision_note = models.TextField(blank=True)
 
     class Meta:
+        verbose_name = _("provider claim")
+        verbose_name_plural = _("provider claims")
         ordering = ["created_at"]
         indexes = [models.Index(fields=["status", "created_at"], name="claim_queue_idx")]
         constraints = [
@@ -92,7 +101,10 @@ class ProviderClaim(models.Model):
         ]
 
     def __str__(self):
-        return f"Claim of {self.provider} by {self.user}"
+        return gettext("Claim of %(provider)s by %(user)s") % {
+            "provider": self.provider,
+            "user": self.user,
+        }
 
 
 class TeamInvitation(models.Model):
@@ -117,10 +129,15 @@ class TeamInvitation(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("team invitation")
+        verbose_name_plural = _("team invitations")
         ordering = ["-created_at"]
 
     def __str__(self):
-        return f"Invitation to {self.email} for {self.provider}"
+        return gettext("Invitation to %(email)s for %(provider)s") % {
+            "email": self.email,
+            "provider": self.provider,
+        }
 
 
 class ResponseSettings(models.Model):
@@ -134,10 +151,11 @@ class ResponseSettings(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name_plural = "response settings"
+        verbose_name = _("response settings")
+        verbose_name_plural = _("response settings")
 
     def __str__(self):
-        return f"Targets for {self.provider}"
+        return gettext("Targets for %(provider)s") % {"provider": self.provider}
 
 
 class ResponseTemplate(models.Model):
@@ -154,6 +172,8 @@ class ResponseTemplate(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("response template")
+        verbose_name_plural = _("response templates")
         ordering = ["name"]
 
     def __str__(self):
@@ -192,7 +212,8 @@ class Reply(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name_plural = "replies"
+        verbose_name = _("reply")
+        verbose_name_plural = _("replies")
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["status", "submitted_at"], name="reply_queue_idx"),
@@ -205,7 +226,7 @@ class Reply(models.Model):
         ]
 
     def __str__(self):
-        return f"Reply to review {self.review_id}"
+        return gettext("Reply to review %(id)s") % {"id": self.review_id}
 
 
 class ReplyRevisionStatus(models.TextChoices):
@@ -231,6 +252,8 @@ class ReplyRevision(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("reply revision")
+        verbose_name_plural = _("reply revisions")
         ordering = ["-submitted_at"]
         constraints = [
             models.UniqueConstraint(
@@ -241,7 +264,7 @@ class ReplyRevision(models.Model):
         ]
 
     def __str__(self):
-        return f"Edit of reply {self.reply_id}"
+        return gettext("Edit of reply %(id)s") % {"id": self.reply_id}
 
 
 class BusinessEventKind(models.TextChoices):
@@ -279,6 +302,8 @@ class BusinessEvent(AppendOnlyModel):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("business event")
+        verbose_name_plural = _("business events")
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["provider", "-created_at"], name="business_event_idx")]
 
@@ -290,22 +315,22 @@ class BusinessEvent(AppendOnlyModel):
 class PendingReply(Reply):
     class Meta:
         proxy = True
-        verbose_name = "pending reply"
-        verbose_name_plural = "queue: replies waiting"
+        verbose_name = _("pending reply")
+        verbose_name_plural = _("queue: replies waiting")
 
 
 class PendingReplyRevision(ReplyRevision):
     class Meta:
         proxy = True
-        verbose_name = "pending reply edit"
-        verbose_name_plural = "queue: reply edits waiting"
+        verbose_name = _("pending reply edit")
+        verbose_name_plural = _("queue: reply edits waiting")
 
 
 class PendingClaim(ProviderClaim):
     class Meta:
         proxy = True
-        verbose_name = "pending claim"
-        verbose_name_plural = "queue: provider claims waiting"
+        verbose_name = _("pending claim")
+        verbose_name_plural = _("queue: provider claims waiting")
 
 
 # --- Complaint tickets ----------------------------------------------------------------------
@@ -383,6 +408,8 @@ class Ticket(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
         ordering = ["-created_at"]
         indexes = [
             models.Index(
@@ -398,7 +425,7 @@ class Ticket(models.Model):
         ]
 
     def __str__(self):
-        return f"Ticket {self.pk}: {self.subject}"
+        return gettext("Ticket %(id)s: %(subject)s") % {"id": self.pk, "subject": self.subject}
 
     @property
     def is_open(self) -> bool:
@@ -459,6 +486,8 @@ class TicketEvent(AppendOnlyModel):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("ticket event")
+        verbose_name_plural = _("ticket events")
         ordering = ["created_at", "pk"]
         indexes = [
             models.Index(fields=["ticket", "created_at"], name="ticket_event_idx"),
@@ -467,11 +496,14 @@ class TicketEvent(AppendOnlyModel):
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} on ticket {self.ticket_id}"
+        return gettext("%(kind)s on ticket %(id)s") % {
+            "kind": self.get_kind_display(),
+            "id": self.ticket_id,
+        }
 
 
 class EscalatedTicket(Ticket):
     class Meta:
         proxy = True
-        verbose_name = "escalated ticket"
-        verbose_name_plural = "queue: escalated tickets"
+        verbose_name = _("escalated ticket")
+        verbose_name_plural = _("queue: escalated tickets")

@@ -18,6 +18,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from portal.csvexport import stream_csv
 from portal.moderation import (
@@ -79,12 +82,12 @@ def _author_history(author_ref: str):
 
 
 def _history_cell(obj):
-    return format_html(
-        '<span class="mod-history">{} review{}, {} rejected</span>',
+    text = ngettext(
+        "%(n)s review, %(rejected)s rejected",
+        "%(n)s reviews, %(rejected)s rejected",
         obj._author_reviews,
-        "" if obj._author_reviews == 1 else "s",
-        obj._author_rejections,
-    )
+    ) % {"n": obj._author_reviews, "rejected": obj._author_rejections}
+    return format_html('<span class="mod-history">{}</span>', text)
 
 
 class RatingFilter(admin.SimpleListFilter):
@@ -92,11 +95,14 @@ class RatingFilter(admin.SimpleListFilter):
     database for its distinct values first: a scan of every review to list five known
     numbers."""
 
-    title = "rating"
+    title = _("rating")
     parameter_name = "rating"
 
     def lookups(self, request, model_admin):
-        return [(str(stars), f"{stars} star{'s' if stars > 1 else ''}") for stars in RATING_VALUES]
+        return [
+            (str(stars), ngettext("%(n)s star", "%(n)s stars", stars) % {"n": stars})
+            for stars in RATING_VALUES
+        ]
 
     def queryset(self, request, queryset):
         if self.value() in {str(stars) for stars in RATING_VALUES}:
@@ -105,11 +111,15 @@ class RatingFilter(admin.SimpleListFilter):
 
 
 class ReviewContentMixin:
-    @admin.display(description="Rating")
+    @admin.display(description=_("Rating"))
     def stars(self, obj):
-        return format_html('<span title="{} out of 5">{}</span>', obj.rating, "★" * obj.rating)
+        return format_html(
+            '<span title="{}">{}</span>',
+            gettext("%(n)s out of 5") % {"n": obj.rating},
+            "★" * obj.rating,
+        )
 
-    @admin.display(description="Flags")
+    @admin.display(description=_("Flags"))
     def flag_list(self, obj):
         return flag_badges(obj.flags, Flag.LABELS)
 
@@ -133,7 +143,7 @@ class PendingReviewAdmin(ReviewContentMixin, ModerationQueueAdmin):
             .annotate(**_author_history("author"))
         )
 
-    @admin.display(description="Review")
+    @admin.display(description=_("Review"))
     def text(self, obj):
         return format_html(
             '<strong>{}</strong><div class="mod-excerpt">{}</div>',
@@ -141,7 +151,7 @@ class PendingReviewAdmin(ReviewContentMixin, ModerationQueueAdmin):
             highlight(obj.body, HIGHLIGHT_RE),
         )
 
-    @admin.display(description="Author's history")
+    @admin.display(description=_("Author's history"))
     def author_history(self, obj):
         return _history_cell(obj)
 
@@ -155,8 +165,8 @@ class PendingReviewAdmin(ReviewContentMixin, ModerationQueueAdmin):
 class PendingRevisionAdmin(ReviewContentMixin, ModerationQueueAdmin):
     age_field = "submitted_at"
     reasons = REVIEW_REJECTION_REASONS
-    approve_label = "Approve selected edits (they replace the published text)"
-    reject_label = "Reject selected edits (the published text stays; asks for the reason)"
+    approve_label = _("Approve selected edits (they replace the published text)")
+    reject_label = _("Reject selected edits (the published text stays; asks for the reason)")
     list_display = [
         "waiting",
         "provider",
@@ -176,17 +186,17 @@ class PendingRevisionAdmin(ReviewContentMixin, ModerationQueueAdmin):
             .annotate(**_author_history("review__author"))
         )
 
-    @admin.display(description="Provider")
+    @admin.display(description=_("Provider"))
     def provider(self, obj):
         return obj.review.provider
 
-    @admin.display(description="Rating")
+    @admin.display(description=_("Rating"))
     def rating_change(self, obj):
         if obj.rating == obj.review.rating:
             return "★" * obj.rating
         return format_html("{} → {}", "★" * obj.review.rating, "★" * obj.rating)
 
-    @admin.display(description="Edit against the published text")
+    @admin.display(description=_("Edit against the published text"))
     def changes(self, obj):
         return format_html(
             '<strong class="mod-diff">{}</strong><div class="mod-excerpt mod-diff">{}</div>',
@@ -194,7 +204,7 @@ class PendingRevisionAdmin(ReviewContentMixin, ModerationQueueAdmin):
             word_diff(obj.review.body, obj.body),
         )
 
-    @admin.display(description="Author's history")
+    @admin.display(description=_("Author's history"))
     def author_history(self, obj):
         return _history_cell(obj)
 
@@ -214,8 +224,8 @@ class OpenReportAdmin(ModerationQueueAdmin):
     reject_decision = Decision.DISMISS
     approve_needs_reason = True
     reject_needs_reason = False
-    approve_label = "Uphold selected: remove the review (asks for the reason)"
-    reject_label = "Dismiss selected (the review stays)"
+    approve_label = _("Uphold selected: remove the review (asks for the reason)")
+    reject_label = _("Dismiss selected (the review stays)")
     list_display = ["waiting", "reason_cell", "reported_review", "detail", "reporter"]
     list_filter = ["reason"]
     fields = ["review", "reporter", "reason", "detail", "created_at"]
@@ -228,14 +238,14 @@ class OpenReportAdmin(ModerationQueueAdmin):
             .select_related("review__provider", "reporter")
         )
 
-    @admin.display(description="Reason", ordering="reason")
+    @admin.display(description=_("Reason"), ordering="reason")
     def reason_cell(self, obj):
         text = obj.get_reason_display()
         if obj.review.is_hidden:
-            return format_html("{}<br><strong>Hidden until decided</strong>", text)
+            return format_html("{}<br><strong>{}</strong>", text, gettext("Hidden until decided"))
         return text
 
-    @admin.display(description="Reported review")
+    @admin.display(description=_("Reported review"))
     def reported_review(self, obj):
         review = obj.review
         return format_html(
@@ -255,7 +265,7 @@ class OpenReportAdmin(ModerationQueueAdmin):
 
 register_queue(
     Queue(
-        label="Reviews waiting",
+        label=_("Reviews waiting"),
         admin_url_name="admin:reviews_pendingreview_changelist",
         queryset=lambda: Review.objects.filter(status=ReviewStatus.PENDING),
         age_field="submitted_at",
@@ -264,7 +274,7 @@ register_queue(
 )
 register_queue(
     Queue(
-        label="Edits to published reviews waiting",
+        label=_("Edits to published reviews waiting"),
         admin_url_name="admin:reviews_pendingrevision_changelist",
         queryset=lambda: PendingRevision.objects.filter(status=RevisionStatus.PENDING),
         age_field="submitted_at",
@@ -273,7 +283,7 @@ register_queue(
 )
 register_queue(
     Queue(
-        label="Open reports",
+        label=_("Open reports"),
         admin_url_name="admin:reviews_openreport_changelist",
         queryset=lambda: OpenReport.objects.filter(status=ReportStatus.OPEN),
         age_field="created_at",
@@ -288,7 +298,7 @@ class ReviewAdmin(ReviewContentMixin, ModerationQueueAdmin):
     age_field = "submitted_at"
     reasons = REVIEW_REJECTION_REASONS
     actions = ["reject_selected"]
-    reject_label = "Remove selected published reviews (asks for the reason)"
+    reject_label = _("Remove selected published reviews (asks for the reason)")
     list_display = ["title", "provider", "stars", "status", "source", "submitted_at", "flag_list"]
     list_filter = ["status", RatingFilter, "source", "is_hidden"]
     search_fields = ["title", "provider__name", "author__email", "author__display_name"]
@@ -376,11 +386,14 @@ class ModerationDecisionAdmin(ReadOnlyAdmin):
             return _ExportChangeList
         return super().get_changelist(request, **kwargs)
 
-    @admin.display(description="Concerning")
+    @admin.display(description=_("Concerning"))
     def target_label(self, obj):
-        label = f"{obj.content_type.model} {obj.object_id}"
+        label = f"{obj.content_type.model} {obj.object_id}"  # codes, as the log stores them
         if obj.review_id:
-            return format_html("{} (review “{}”)", label, obj.review.title)
+            return gettext("%(target)s (review “%(title)s”)") % {
+                "target": label,
+                "title": obj.review.title,
+            }
         return label
 
     def get_urls(self):
@@ -445,21 +458,28 @@ class ModerationDecisionAdmin(ReadOnlyAdmin):
 # --- consumer alerts: placed through the service, read-only afterwards -----------------------
 class ConsumerAlertAddForm(forms.ModelForm):
     days = forms.IntegerField(
-        label="Days shown",
+        label=_("Days shown"),
         initial=ALERT_MIN_DAYS,
         min_value=ALERT_MIN_DAYS,
         max_value=ALERT_MAX_DAYS,
-        help_text=f"At least {ALERT_MIN_DAYS}. Only a superuser can lift it before it ends, "
-        "to correct a mistake.",
+        help_text=format_lazy(
+            _(
+                "At least {days}. Only a superuser can lift it before it ends, "
+                "to correct a mistake."
+            ),
+            days=ALERT_MIN_DAYS,
+        ),
     )
 
     class Meta:
         model = ConsumerAlert
         fields = ["provider", "reason"]
-        labels = {"reason": "What was found (shown publicly)"}
+        labels = {"reason": _("What was found (shown publicly)")}
         help_texts = {
-            "reason": "Shown as written on the provider's page, so state facts, e.g. “We removed "
-            "14 reviews written by people connected to the business in March 2026.”"
+            "reason": _(
+                "Shown as written on the provider's page, so state facts, e.g. “We removed "
+                "14 reviews written by people connected to the business in March 2026.”"
+            )
         }
 
     def clean(self):
@@ -480,7 +500,7 @@ class ConsumerAlertAddForm(forms.ModelForm):
 
 class LiftForm(forms.Form):
     reason = forms.CharField(
-        label="Why it is lifted before it ends (recorded)",
+        label=_("Why it is lifted before it ends (recorded)"),
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         max_length=1000,
     )
@@ -547,17 +567,17 @@ class ConsumerAlertAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         pass  # nothing related; the service wrote everything
 
-    @admin.display(description="State")
+    @admin.display(description=_("State"))
     def state(self, obj):
         if obj.lifted_at:
-            return "Lifted early"
-        return "Shown" if obj.ends_at > timezone.now() else "Ended"
+            return gettext("Lifted early")
+        return gettext("Shown") if obj.ends_at > timezone.now() else gettext("Ended")
 
-    @admin.display(description="Reason")
+    @admin.display(description=_("Reason"))
     def short_reason(self, obj):
         return obj.reason if len(obj.reason) <= 80 else f"{obj.reason[:79]}…"
 
-    @admin.action(permissions=["lift"], description="Lift selected alerts early (asks why)")
+    @admin.action(permissions=["lift"], description=_("Lift selected alerts early (asks why)"))
     def lift_selected(self, request, queryset):
         form = LiftForm(request.POST if "confirm" in request.POST else None)
         if form.is_bound and form.is_valid():
@@ -570,11 +590,13 @@ class ConsumerAlertAdmin(admin.ModelAdmin):
                     text = " ".join(getattr(error, "messages", [str(error)]))
                     self.message_user(request, f"{alert}: {text}", messages.ERROR)
                 else:
-                    self.message_user(request, f"{alert}: lifted.", messages.SUCCESS)
+                    self.message_user(
+                        request, gettext("%(alert)s: lifted.") % {"alert": alert}, messages.SUCCESS
+                    )
             return None
         context = {
             **self.admin_site.each_context(request),
-            "title": "Lift consumer alerts early: give the reason",
+            "title": gettext("Lift consumer alerts early: give the reason"),
             "objects": queryset,
             "form": form,
             "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
@@ -585,7 +607,9 @@ class ConsumerAlertAdmin(admin.ModelAdmin):
 
 
 # --- categories and providers --------------------------------------------------------------
-class AspectQuestionInline(admin.TabularInline):
+class AspectQuestionInline(admin.StackedInline):
+    # Stacked, not tabular: a tabular inline's inputs have only a column heading, no label
+    # (WCAG 1.3.1, 4.1.2).
     model = AspectQuestion
     extra = 1
     fields = ["position", "code", "text"]
@@ -601,7 +625,7 @@ class CategoryAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_questions=Count("aspects"))
 
-    @admin.display(description="Questions", ordering="_questions")
+    @admin.display(description=_("Questions"), ordering="_questions")
     def question_count(self, obj):
         return obj._questions
 
@@ -621,14 +645,14 @@ class ProviderAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "slug", "category", "description", "is_active", "is_claimed"]}),
         (
-            "Contact",
+            _("Contact"),
             {"fields": ["address_line1", "address_line2", "town", "postcode", "phone", "website"]},
         ),
         (
-            "Figures (from published reviews)",
+            _("Figures (from published reviews)"),
             {"fields": services.STAT_FIELDS, "classes": ["collapse"]},
         ),
-        ("Record", {"fields": ["created_at", "updated_at"]}),
+        (_("Record"), {"fields": ["created_at", "updated_at"]}),
     ]
 
     def save_model(self, request, obj, form, change):

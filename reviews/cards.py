@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from django.middleware.csrf import get_token
 from django.urls import reverse
-from django.utils import dateformat, timezone
+from django.utils import formats, timezone
 from django.utils.html import escape, format_html, linebreaks
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -37,7 +37,8 @@ def url_pattern(name: str) -> tuple[str, str]:
 
 
 class _Dates:
-    """Dates as the `date` filter writes them, each distinct day formatted once per page."""
+    """Dates as the `date` filter writes them (a named format such as "DATE_FORMAT", in the
+    active language), each distinct day formatted once per page."""
 
     def __init__(self):
         self._seen: dict[tuple, str] = {}
@@ -48,7 +49,7 @@ class _Dates:
         key = (value, fmt)
         text = self._seen.get(key)
         if text is None:
-            text = self._seen[key] = dateformat.format(value, fmt)
+            text = self._seen[key] = formats.date_format(value, fmt)
         return text
 
 
@@ -61,7 +62,7 @@ def render_reply(reply, provider, dates: _Dates | None = None, t: dict | None = 
     if reply.published_at:
         when = (
             f' · <time datetime="{timezone.localtime(reply.published_at).isoformat()}">'
-            f"{escape(dates.local_day(reply.published_at, 'j F Y'))}</time>"
+            f"{escape(dates.local_day(reply.published_at, 'DATE_FORMAT'))}</time>"
         )
     return (
         f'<section class="reply" aria-label="{escape(reply_from % {"name": provider.name})}">\n'
@@ -172,11 +173,11 @@ class ReviewCards:
             title = escape(review.title)
         meta = [
             t["by"] % {"name": review.author_name},
-            t["visited"] % {"month": self.dates.local_day(review.visit_month, "F Y")},
+            t["visited"] % {"month": self.dates.local_day(review.visit_month, "YEAR_MONTH_FORMAT")},
         ]
         if review.published_at:
             meta.append(
-                t["published"] % {"date": self.dates.local_day(review.published_at, "j F Y")}
+                t["published"] % {"date": self.dates.local_day(review.published_at, "DATE_FORMAT")}
             )
         if review.source == "invited":
             badge = self.html["invited_badge"]

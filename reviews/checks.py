@@ -8,6 +8,7 @@ import unicodedata
 
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 # UK numbers in their usual spellings (07700 900123, 020 7946 0000, +44 7700 900123, (0161)…)
@@ -85,14 +86,15 @@ class Flag:
     BURST_PROVIDER = "burst_provider"
     BURST_AUTHOR = "burst_author"
 
+    # Reviews store the codes; these labels are for people, in their language.
     LABELS = {
-        EMAIL: "Contains an email address",
-        PHONE: "Contains a phone number",
-        LINK: "Contains a link",
-        PROFANITY: "Contains flagged words",
-        DUPLICATE: "Same or nearly the same as another review",
-        BURST_PROVIDER: "Many reviews of this provider in a short time",
-        BURST_AUTHOR: "This account reviewed many providers today",
+        EMAIL: _("Contains an email address"),
+        PHONE: _("Contains a phone number"),
+        LINK: _("Contains a link"),
+        PROFANITY: _("Contains flagged words"),
+        DUPLICATE: _("Same or nearly the same as another review"),
+        BURST_PROVIDER: _("Many reviews of this provider in a short time"),
+        BURST_AUTHOR: _("This account reviewed many providers today"),
     }
 
 

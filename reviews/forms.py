@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
+from portal.l10n import lazy_format
 from reviews.models import ReportReason
 from reviews.services import BODY_MAX, BODY_MIN, TITLE_MAX, add_months, visit_month_bounds
 
@@ -31,7 +32,7 @@ def visit_month_choices(today: dt.date | None = None):
     earliest, latest = visit_month_bounds(today)
     months, month = [], latest
     while month >= earliest:
-        months.append((month.isoformat(), formats.date_format(month, "F Y")))
+        months.append((month.isoformat(), formats.date_format(month, "YEAR_MONTH_FORMAT")))
         month = add_months(month, -1)
     return [("", _("Choose a month")), *months]
 
@@ -50,11 +51,15 @@ class ReviewForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 8}),
         max_length=BODY_MAX,
         min_length=BODY_MIN,
-        help_text=_(
-            "Describe your own experience: what happened, what was good, what could be better. "
-            "Do not name staff or include personal details. %(min)s to %(max)s characters."
-        )
-        % {"min": BODY_MIN, "max": f"{BODY_MAX:,}"},
+        help_text=lazy_format(
+            _(
+                "Describe your own experience: what happened, what was good, what could be "
+                "better. Do not name staff or include personal details. "
+                "%(min)s to %(max)s characters."
+            ),
+            min=BODY_MIN,
+            max=BODY_MAX,
+        ),
         strip=True,
     )
     visit_month = forms.ChoiceField(label=_("When did you visit?"), choices=())

@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import AppendOnlyModel, new_token
@@ -21,8 +22,9 @@ class Category(models.Model):
     description = models.CharField(max_length=300, blank=True)
 
     class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
         ordering = ["name"]
-        verbose_name_plural = "categories"
 
     def __str__(self):
         return self.name
@@ -39,6 +41,8 @@ class AspectQuestion(models.Model):
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("aspect question")
+        verbose_name_plural = _("aspect questions")
         ordering = ["category", "position", "id"]
         constraints = [
             models.UniqueConstraint(fields=["category", "code"], name="aspect_code_unique"),
@@ -94,6 +98,8 @@ class Provider(models.Model):
     objects = ProviderQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("provider")
+        verbose_name_plural = _("providers")
         ordering = ["name"]
         indexes = [
             models.Index(fields=["-score", "name"], name="provider_score_idx"),
@@ -213,6 +219,8 @@ class Review(models.Model):
     objects = ReviewQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("review")
+        verbose_name_plural = _("reviews")
         ordering = ["-submitted_at"]
         permissions = [("moderate_content", "Can moderate reviews, replies and reports")]
         constraints = [
@@ -303,11 +311,13 @@ class Invitation(models.Model):
     )
 
     class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["provider", "-created_at"], name="invitation_provider_idx")]
 
     def __str__(self):
-        return f"Invitation to review {self.provider}"
+        return gettext("Invitation to review %(provider)s") % {"provider": self.provider}
 
 
 class RevisionStatus(models.TextChoices):
@@ -335,6 +345,8 @@ class ReviewRevision(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("review revision")
+        verbose_name_plural = _("review revisions")
         ordering = ["-submitted_at"]
         constraints = [
             models.CheckConstraint(
@@ -349,7 +361,7 @@ class ReviewRevision(models.Model):
         indexes = [models.Index(fields=["status", "submitted_at"], name="revision_queue_idx")]
 
     def __str__(self):
-        return f"Edit of review {self.review_id}"
+        return gettext("Edit of review %(id)s") % {"id": self.review_id}
 
 
 class HelpfulVote(models.Model):
@@ -360,12 +372,14 @@ class HelpfulVote(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("helpful vote")
+        verbose_name_plural = _("helpful votes")
         constraints = [
             models.UniqueConstraint(fields=["review", "user"], name="one_vote_per_user"),
         ]
 
     def __str__(self):
-        return f"Helpful vote on review {self.review_id}"
+        return gettext("Helpful vote on review %(id)s") % {"id": self.review_id}
 
 
 class ReportReason(models.TextChoices):
@@ -405,6 +419,8 @@ class Report(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")
         ordering = ["created_at"]
         indexes = [models.Index(fields=["status", "created_at"], name="report_queue_idx")]
         constraints = [
@@ -416,7 +432,10 @@ class Report(models.Model):
         ]
 
     def __str__(self):
-        return f"Report on review {self.review_id}: {self.get_reason_display()}"
+        return gettext("Report on review %(id)s: %(reason)s") % {
+            "id": self.review_id,
+            "reason": self.get_reason_display(),
+        }
 
 
 class Decision(models.TextChoices):
@@ -465,6 +484,8 @@ class ModerationDecision(AppendOnlyModel):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("moderation decision")
+        verbose_name_plural = _("moderation decisions")
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["content_type", "object_id"], name="decision_target_idx"),
@@ -521,6 +542,8 @@ class ConsumerAlert(models.Model):
     objects = ConsumerAlertQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("consumer alert")
+        verbose_name_plural = _("consumer alerts")
         ordering = ["-starts_at", "-pk"]
         permissions = [("place_consumer_alert", "Can place a consumer alert on a provider")]
         indexes = [models.Index(fields=["provider", "ends_at"], name="alert_provider_idx")]
@@ -535,26 +558,26 @@ class ConsumerAlert(models.Model):
         ]
 
     def __str__(self):
-        return f"Consumer alert on {self.provider}"
+        return gettext("Consumer alert on %(provider)s") % {"provider": self.provider}
 
 
 # --- Moderation queues: proxies so that each queue is its own admin changelist ---------------
 class PendingReview(Review):
     class Meta:
         proxy = True
-        verbose_name = "pending review"
-        verbose_name_plural = "queue: reviews waiting"
+        verbose_name = _("pending review")
+        verbose_name_plural = _("queue: reviews waiting")
 
 
 class PendingRevision(ReviewRevision):
     class Meta:
         proxy = True
-        verbose_name = "pending edit"
-        verbose_name_plural = "queue: edits waiting"
+        verbose_name = _("pending edit")
+        verbose_name_plural = _("queue: edits waiting")
 
 
 class OpenReport(Report):
     class Meta:
         proxy = True
-        verbose_name = "open report"
-        verbose_name_plural = "queue: open reports"
+        verbose_name = _("open report")
+        verbose_name_plural = _("queue: open reports")

@@ -4,6 +4,7 @@ rating badge and the schema.org JSON-LD on its page. User text stays text in all
 import json
 import re
 
+from django.conf import settings
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.contrib.syndication.views import Feed
 from django.core.serializers.json import DjangoJSONEncoder
@@ -18,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 
+from portal.l10n import number
 from reviews.cards import url_pattern
 from reviews.models import Provider, Review
 from reviews.pagecache import provider_and_version
@@ -144,26 +146,28 @@ def provider_badge(request, slug):
         count_text = ngettext("%(count)s review", "%(count)s reviews", count) % {
             "count": intcomma(count)
         }
-        label = _("%(provider)s on Heard: score %(score).1f out of 5 from %(count_text)s") % {
+        label = _("%(provider)s on Heard: score %(score)s out of 5 from %(count_text)s") % {
             "provider": provider.name,
-            "score": score,
+            "score": number(score, 1),
             "count_text": count_text,
         }
     else:
         count_text = ""
         label = _("%(provider)s on Heard: no reviews yet") % {"provider": provider.name}
     context = {
+        "SITE_NAME": settings.SITE_NAME,
         "id_prefix": f"heard-badge-{provider.pk}",
         "label": label,
         "name": name,
         "has_reviews": bool(count),
-        "score": f"{score:.1f}",
+        "score": number(score, 1),
         "count_text": count_text,
         "stars_x": [BADGE_STARS_X + i * STAR_PITCH for i in range(5)],
         "stars_left": BADGE_STARS_X,
         "text_left": BADGE_STARS_X + 4 * STAR_PITCH + STAR_SIZE + 8,
         "star_points": STAR_POINTS,
         "no_reviews_text": _("No reviews yet"),
+        # An SVG length: a machine format, never localised.
         "fill_width": f"{_star_fill_width(score):.1f}",
     }
     # No request: the badge needs no context processors, and none may touch the session.

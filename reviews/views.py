@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from portal.pagination import DeferredJoinPaginator
@@ -40,11 +41,12 @@ REVIEW_CARD_FIELDS = [
     *("ticket__id", "ticket__status", "ticket__put_right", "ticket__confirmed_by_customer"),
     *("ticket__resolution_rejected_at", "ticket__change_made"),
 ]
+# Lazy: a module-level gettext() would fix the labels in whichever language imported it.
 REVIEW_SORTS = [
-    ("-published_at", _("Newest")),
-    ("-helpful_count", _("Most helpful")),
-    ("-rating", _("Highest rating")),
-    ("rating", _("Lowest rating")),
+    ("-published_at", gettext_lazy("Newest")),
+    ("-helpful_count", gettext_lazy("Most helpful")),
+    ("-rating", gettext_lazy("Highest rating")),
+    ("rating", gettext_lazy("Lowest rating")),
 ]
 
 

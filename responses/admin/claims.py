@@ -6,6 +6,8 @@ from urllib.parse import urlsplit
 
 from django.contrib import admin
 from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from portal.moderation import ModerationQueueAdmin, Queue, ReadOnlyAdmin, highlight, register_queue
 from responses.models import (
@@ -31,16 +33,16 @@ def work_email_matches(work_email: str, website: str) -> bool:
 
 
 class ClaimDisplayMixin:
-    @admin.display(description="Claimant")
+    @admin.display(description=_("Claimant"))
     def claimant(self, obj):
         # Staff see who is behind the claim; businesses and the public never do.
         return format_html("{}<br><span>{}</span>", obj.user.display_name, obj.user.email)
 
-    @admin.display(description="Provider")
+    @admin.display(description=_("Provider"))
     def provider_cell(self, obj):
         provider = obj.provider
         # A second claim for a listing that already has a team deserves a closer look.
-        note = format_html("<br><strong>{}</strong>", "Already has a team")
+        note = format_html("<br><strong>{}</strong>", gettext("Already has a team"))
         if not provider.is_claimed:
             note = ""
         website = format_html("<br><span>{}</span>", provider.website) if provider.website else ""
@@ -48,20 +50,22 @@ class ClaimDisplayMixin:
             '<a href="{}">{}</a>{}{}', provider.get_absolute_url(), provider.name, website, note
         )
 
-    @admin.display(description="Work email")
+    @admin.display(description=_("Work email"))
     def work_email_cell(self, obj):
         if work_email_matches(obj.work_email, obj.provider.website):
-            return format_html("{}<br><span>{}</span>", obj.work_email, "Matches the website")
+            return format_html(
+                "{}<br><span>{}</span>", obj.work_email, gettext("Matches the website")
+            )
         why = (
-            f"Not at {website_domain(obj.provider.website)}"
+            gettext("Not at %(domain)s") % {"domain": website_domain(obj.provider.website)}
             if obj.provider.website
-            else "No website to compare"
+            else gettext("No website to compare")
         )
         return format_html(
             '<mark class="flagged">{}</mark><br><strong>{}</strong>', obj.work_email, why
         )
 
-    @admin.display(description="Evidence")
+    @admin.display(description=_("Evidence"))
     def evidence_cell(self, obj):
         return format_html('<div class="mod-excerpt">{}</div>', highlight(obj.evidence, None))
 
@@ -70,8 +74,8 @@ class ClaimDisplayMixin:
 class PendingClaimAdmin(ClaimDisplayMixin, ModerationQueueAdmin):
     age_field = "created_at"
     reasons = list(CLAIM_REJECTION_REASONS.items())
-    approve_label = "Approve selected claims (each claimant becomes an owner)"
-    reject_label = "Reject selected claims (asks for the reason)"
+    approve_label = _("Approve selected claims (each claimant becomes an owner)")
+    reject_label = _("Reject selected claims (asks for the reason)")
     list_display = [
         "waiting",
         "provider_cell",
@@ -97,7 +101,7 @@ class PendingClaimAdmin(ClaimDisplayMixin, ModerationQueueAdmin):
 
 register_queue(
     Queue(
-        label="Provider claims waiting",
+        label=_("Provider claims waiting"),
         admin_url_name="admin:responses_pendingclaim_changelist",
         queryset=lambda: ProviderClaim.objects.filter(status=ClaimStatus.PENDING),
         age_field="created_at",
@@ -138,7 +142,7 @@ class MembershipAdmin(ReadOnlyAdmin):
     list_select_related = ["provider", "user"]
     readonly_fields = [f.name for f in Membership._meta.fields]
 
-    @admin.display(description="Email", ordering="user__email")
+    @admin.display(description=_("Email"), ordering="user__email")
     def user_email(self, obj):
         return obj.user.email
 

@@ -4,6 +4,8 @@ import re
 
 from django.contrib import admin
 from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from portal.moderation import (
     ModerationQueueAdmin,
@@ -49,16 +51,16 @@ def _marked(text):
 class ReplyQueueMixin:
     reasons = REPLY_REJECTION_REASONS
 
-    @admin.display(description="Flags")
+    @admin.display(description=_("Flags"))
     def flag_list(self, obj):
         return flag_badges(obj.flags, FLAG_LABELS)
 
     def _review_cell(self, review):
         return format_html(
-            '<strong>{}</strong> ({}★, by {})<div class="mod-excerpt">{}</div>',
+            '<strong>{}</strong> ({})<div class="mod-excerpt">{}</div>',
             review.title,
-            review.rating,
-            review.author_name,
+            gettext("%(rating)s★, by %(author)s")
+            % {"rating": review.rating, "author": review.author_name},
             review.body[:400],
         )
 
@@ -77,15 +79,15 @@ class PendingReplyAdmin(ReplyQueueMixin, ModerationQueueAdmin):
             .select_related("provider", "review__author")
         )
 
-    @admin.display(description="Signed")
+    @admin.display(description=_("Signed"))
     def speaker(self, obj):
         return format_html("{}<br>{}", obj.responder_name, obj.responder_title)
 
-    @admin.display(description="Reply")
+    @admin.display(description=_("Reply"))
     def reply_text(self, obj):
         return format_html('<div class="mod-excerpt">{}</div>', _marked(obj.body))
 
-    @admin.display(description="In reply to")
+    @admin.display(description=_("In reply to"))
     def in_reply_to(self, obj):
         return self._review_cell(obj.review)
 
@@ -96,8 +98,8 @@ class PendingReplyAdmin(ReplyQueueMixin, ModerationQueueAdmin):
 @admin.register(PendingReplyRevision)
 class PendingReplyRevisionAdmin(ReplyQueueMixin, ModerationQueueAdmin):
     age_field = "submitted_at"
-    approve_label = "Approve selected edits (they replace the published reply)"
-    reject_label = "Reject selected edits (the published reply stays; asks for the reason)"
+    approve_label = _("Approve selected edits (they replace the published reply)")
+    reject_label = _("Reject selected edits (the published reply stays; asks for the reason)")
     list_display = ["waiting", "provider", "changes", "flag_list", "in_reply_to"]
     fields = ["reply", "body", "flags", "submitted_at"]
 
@@ -109,17 +111,17 @@ class PendingReplyRevisionAdmin(ReplyQueueMixin, ModerationQueueAdmin):
             .select_related("reply__provider", "reply__review__author")
         )
 
-    @admin.display(description="Provider")
+    @admin.display(description=_("Provider"))
     def provider(self, obj):
         return obj.reply.provider
 
-    @admin.display(description="Edit against the published reply")
+    @admin.display(description=_("Edit against the published reply"))
     def changes(self, obj):
         return format_html(
             '<div class="mod-excerpt mod-diff">{}</div>', word_diff(obj.reply.body, obj.body)
         )
 
-    @admin.display(description="In reply to")
+    @admin.display(description=_("In reply to"))
     def in_reply_to(self, obj):
         return self._review_cell(obj.reply.review)
 
@@ -148,7 +150,7 @@ class ReplyAdmin(ReadOnlyAdmin):
 
 register_queue(
     Queue(
-        label="Replies waiting",
+        label=_("Replies waiting"),
         admin_url_name="admin:responses_pendingreply_changelist",
         queryset=lambda: Reply.objects.filter(status=ReplyStatus.PENDING),
         age_field="submitted_at",
@@ -157,7 +159,7 @@ register_queue(
 )
 register_queue(
     Queue(
-        label="Edits to published replies waiting",
+        label=_("Edits to published replies waiting"),
         admin_url_name="admin:responses_pendingreplyrevision_changelist",
         queryset=lambda: ReplyRevision.objects.filter(status=ReplyRevisionStatus.PENDING),
         age_field="submitted_at",

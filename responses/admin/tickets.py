@@ -16,7 +16,10 @@ from django.template.defaultfilters import linebreaksbr
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from portal.moderation import ModerationQueueAdmin, Queue, ReadOnlyAdmin, register_queue
 from responses.models import (
@@ -43,28 +46,35 @@ CHANGE_FORM_ACTION_FIELD = f"{ActionLocation.CHANGE_FORM.value}-action"
 
 
 # --- display helpers ---------------------------------------------------------------------------
+# What a missed deadline was for: the codes BREACH events store, and how staff read them.
+DEADLINES = {"first_response": _("first response"), "resolution": _("resolution")}
+
+
 def _who(event: TicketEvent) -> str:
     role = ActorRole(event.actor_role).label if event.actor_role else ""
     if event.actor_id is None:
         return str(role)
-    return f"{event.actor.display_name} ({role})"
+    return gettext("%(name)s (%(role)s)") % {"name": event.actor.display_name, "role": role}
 
 
 def _what(event: TicketEvent) -> str:
     label = str(EventKind(event.kind).label)
     if event.kind == EventKind.STATUS:
         frm, to = TicketStatus(event.from_status).label, TicketStatus(event.to_status).label
-        return f"{label}: {frm} → {to}"
+        return gettext("%(kind)s: %(from)s → %(to)s") % {"kind": label, "from": frm, "to": to}
     if event.kind == EventKind.BREACH and event.subject:
-        return f"{label} ({event.subject.replace('_', ' ')})"
+        return gettext("%(kind)s (%(deadline)s)") % {
+            "kind": label,
+            "deadline": DEADLINES.get(event.subject, event.subject),
+        }
     return label
 
 
 def _seen_by(event: TicketEvent):
     if event.internal:
         # The one thing a moderator must never repeat to the customer: mark it loudly.
-        return format_html('<strong class="ticket-internal">{}</strong>', "Internal")
-    return "Customer and business"
+        return format_html('<strong class="ticket-internal">{}</strong>', gettext("Internal"))
+    return gettext("Customer and business")
 
 
 def ticket_history(ticket: Ticket):
@@ -77,7 +87,7 @@ def ticket_history(ticket: Ticket):
         (
             (
                 event.created_at.isoformat(),
-                timezone.localtime(event.created_at).strftime("%d %b %Y %H:%M"),
+                date_format(timezone.localtime(event.created_at), "SHORT_DATETIME_FORMAT"),
                 _who(event),
                 _what(event),
                 _seen_by(event),
@@ -87,24 +97,29 @@ def ticket_history(ticket: Ticket):
         ),
     )
     if not rows:
-        return "No events."
+        return gettext("No events.")
     return format_html(
         '<table class="ticket-history"><caption class="visually-hidden">{}</caption>'
-        '<thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">What</th>'
-        '<th scope="col">Seen by</th><th scope="col">Text</th></tr></thead>'
+        '<thead><tr><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th>'
+        '<th scope="col">{}</th><th scope="col">{}</th></tr></thead>'
         "<tbody>{}</tbody></table>",
-        "Everything that happened to this ticket, oldest first",
+        gettext("Everything that happened to this ticket, oldest first"),
+        gettext("When"),
+        gettext("Who"),
+        gettext("What"),
+        gettext("Seen by"),
+        gettext("Text"),
         rows,
     )
 
 
 TICKET_FIELDSETS = [
     (
-        "Complaint",
+        _("Complaint"),
         {"fields": ["provider", "customer", "review", "source", "subject", "status", "assignee"]},
     ),
     (
-        "Deadlines and outcome",
+        _("Deadlines and outcome"),
         {
             "fields": [
                 "created_at",
@@ -124,13 +139,13 @@ TICKET_FIELDSETS = [
         },
     ),
     (
-        "Deadline watch (check_sla)",
+        _("Deadline watch (check_sla)"),
         {
             "fields": ["holding_sent_at", "first_response_breached_at", "resolution_breached_at"],
             "classes": ["collapse"],
         },
     ),
-    ("History (internal notes included)", {"fields": ["history"]}),
+    (_("History (internal notes included)"), {"fields": ["history"]}),
 ]
 TICKET_READONLY = [f.name for f in Ticket._meta.fields if f.name != "id"] + ["history"]
 
@@ -139,13 +154,13 @@ class TicketDisplayMixin:
     fieldsets = TICKET_FIELDSETS
     readonly_fields = TICKET_READONLY
 
-    @admin.display(description="History")
+    @admin.display(description=_("History"))
     def history(self, obj):
         return ticket_history(obj)
 
-    @admin.display(description="Customer", ordering="customer__display_name")
+    @admin.display(description=_("Customer"), ordering="customer__display_name")
     def customer_name(self, obj):
-        return obj.customer.display_name if obj.customer_id else "(account deleted)"
+        return obj.customer.display_name if obj.customer_id else gettext("(account deleted)")
 
 
 # --- the escalated-tickets queue ---------------------------------------------------------------
@@ -163,29 +178,35 @@ class StaffStep:
 
 RETURN = StaffStep(
     decision="return",
-    title="Return to the business",
-    field_label="Note to the customer and the business (optional)",
+    title=_("Return to the business"),
+    field_label=_("Note to the customer and the business (optional)"),
     required=False,
-    explanation="The ticket goes back to “In progress” for the business to finish; both sides "
-    "are told, with your note.",
+    explanation=_(
+        "The ticket goes back to “In progress” for the business to finish; both sides "
+        "are told, with your note."
+    ),
     leaves_queue=True,
 )
 CLOSE = StaffStep(
     decision="close",
-    title="Close the ticket",
-    field_label="Why it is closed (sent to the customer and the business)",
+    title=_("Close the ticket"),
+    field_label=_("Why it is closed (sent to the customer and the business)"),
     required=True,
-    explanation="The ticket is closed for good. Your note is recorded on the ticket with your "
-    "name and sent to both sides.",
+    explanation=_(
+        "The ticket is closed for good. Your note is recorded on the ticket with your "
+        "name and sent to both sides."
+    ),
     leaves_queue=True,
 )
 MESSAGE = StaffStep(
     decision="message",
-    title="Send a message to both sides",
-    field_label="Message (the customer and the business both see it)",
+    title=_("Send a message to both sides"),
+    field_label=_("Message (the customer and the business both see it)"),
     required=True,
-    explanation="The message is added to the conversation with your name as Heard staff and "
-    "emailed to the customer and the business. The ticket stays escalated.",
+    explanation=_(
+        "The message is added to the conversation with your name as Heard staff and "
+        "emailed to the customer and the business. The ticket stays escalated."
+    ),
     leaves_queue=False,
 )
 
@@ -202,9 +223,9 @@ class StaffTextForm(forms.Form):
 
 
 ESCALATED_BY = {
-    ActorRole.CUSTOMER: "By the customer",
-    ActorRole.SYSTEM: "Automatic (deadline watch)",
-    ActorRole.STAFF: "By Heard staff",
+    ActorRole.CUSTOMER: _("By the customer"),
+    ActorRole.SYSTEM: _("Automatic (deadline watch)"),
+    ActorRole.STAFF: _("By Heard staff"),
 }
 
 
@@ -237,27 +258,28 @@ class EscalatedTicketAdmin(TicketDisplayMixin, ModerationQueueAdmin):
             .annotate(_why=_last_status_event("body"), _why_role=_last_status_event("actor_role"))
         )
 
-    @admin.display(description="Why escalated")
+    @admin.display(description=_("Why escalated"))
     def why_escalated(self, obj):
-        who = ESCALATED_BY.get(obj._why_role, "Escalated")
+        who = ESCALATED_BY.get(obj._why_role, _("Escalated"))
         if obj._why:
             return format_html(
                 '<strong>{}</strong><div class="mod-excerpt">{}</div>', who, obj._why
             )
         # A customer's "Ask Heard to step in" button sends no note; say what allowed it.
         if obj.resolution_rejected_at:
-            reason = "The customer said the proposed resolution did not resolve things."
+            reason = gettext("The customer said the proposed resolution did not resolve things.")
         elif obj.first_responded_at is None:
-            reason = "The business had not answered by its first-response deadline."
+            reason = gettext("The business had not answered by its first-response deadline.")
         else:
-            reason = "A deadline had passed."
+            reason = gettext("A deadline had passed.")
         return format_html("<strong>{}</strong><div>{}</div>", who, reason)
 
-    @admin.display(description="History")
+    @admin.display(description=_("History"))
     def history_link(self, obj):
         return format_html(
-            '<a href="{}">Full history and actions</a>',
+            '<a href="{}">{}</a>',
             reverse("admin:responses_escalatedticket_change", args=[obj.pk]),
+            gettext("Full history and actions"),
         )
 
     def decide(self, obj, *, moderator, decision, reason, note):
@@ -316,7 +338,7 @@ class EscalatedTicketAdmin(TicketDisplayMixin, ModerationQueueAdmin):
 
 register_queue(
     Queue(
-        label="Escalated tickets",
+        label=_("Escalated tickets"),
         admin_url_name=QUEUE_URL_NAME,
         queryset=lambda: Ticket.objects.filter(status="escalated"),
         age_field="escalated_at",
@@ -327,11 +349,14 @@ register_queue(
 
 # --- every ticket, and the event log: read-only ----------------------------------------------
 class DeadlineFilter(admin.SimpleListFilter):
-    title = "deadline"
+    title = _("deadline")
     parameter_name = "late"
 
     def lookups(self, request, model_admin):
-        return [("first_response", "First response late"), ("resolution", "Resolution late")]
+        return [
+            ("first_response", gettext("First response late")),
+            ("resolution", gettext("Resolution late")),
+        ]
 
     def queryset(self, request, queryset):
         now = timezone.now()
@@ -416,6 +441,6 @@ class TicketEventAdmin(ReadOnlyAdmin):
     def get_ordering(self, request):
         return ["-created_at", "-pk"]  # ticket_event_newest_idx
 
-    @admin.display(description="Text")
+    @admin.display(description=_("Text"))
     def excerpt(self, obj):
         return obj.body[:120] + ("…" if len(obj.body) > 120 else "")

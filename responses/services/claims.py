@@ -4,6 +4,7 @@ claimant hears the outcome by email after commit."""
 
 from allauth.account.models import EmailAddress
 from django.contrib.contenttypes.models import ContentType
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -74,7 +75,7 @@ def _clean_claim_input(*, role_at_business: str, work_email: str, evidence: str)
         ]
     elif len(evidence) > EVIDENCE_MAX:
         errors["evidence"] = [
-            _("Keep it to %(max)s characters or fewer.") % {"max": f"{EVIDENCE_MAX:,}"}
+            _("Keep it to %(max)s characters or fewer.") % {"max": intcomma(EVIDENCE_MAX)}
         ]
     if errors:
         raise ValidationError(errors)

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable
 
 from django.conf import settings
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.db import transaction
@@ -176,7 +177,7 @@ def invitations_validate(*, provider: Provider, entries: list[Entry]) -> list[st
                 "You can invite up to %(max)s customers at a time; this list has %(n)s. "
                 "Split it into smaller lists."
             )
-            % {"max": MAX_PER_BATCH, "n": f"{len(entries):,}"}
+            % {"max": intcomma(MAX_PER_BATCH), "n": intcomma(len(entries))}
         )
     else:
         recent = invitations_sent_recently(provider=provider)
@@ -187,9 +188,9 @@ def invitations_validate(*, provider: Provider, entries: list[Entry]) -> list[st
                     "in the last 24 hours, so you can invite %(left)s more now."
                 )
                 % {
-                    "max": f"{MAX_PER_DAY:,}",
-                    "recent": f"{recent:,}",
-                    "left": f"{max(0, MAX_PER_DAY - recent):,}",
+                    "max": intcomma(MAX_PER_DAY),
+                    "recent": intcomma(recent),
+                    "left": intcomma(max(0, MAX_PER_DAY - recent)),
                 }
             )
     if len(line_problems) > MAX_LINE_ERRORS:
@@ -201,7 +202,7 @@ def invitations_validate(*, provider: Provider, entries: list[Entry]) -> list[st
                 "…and %(n)s more lines with problems.",
                 hidden,
             )
-            % {"n": f"{hidden:,}"}
+            % {"n": intcomma(hidden)}
         )
     problems.extend(line_problems)
     if problems:
@@ -292,7 +293,7 @@ def invitation_link_create(*, provider: Provider, actor) -> Invitation:
     if invitations_sent_recently(provider=provider) + 1 > MAX_PER_DAY:
         raise ValidationError(
             _("You can invite up to %(max)s customers a day. Try again tomorrow.")
-            % {"max": f"{MAX_PER_DAY:,}"}
+            % {"max": intcomma(MAX_PER_DAY)}
         )
     invitation = Invitation.objects.create(
         provider=provider,

@@ -505,7 +505,11 @@ def _remind(ticket: Ticket, now) -> bool:
         subject="first_response",
         internal=True,
         body=_("Reminder: the first response to this complaint is due by %(due)s.")
-        % {"due": formats.date_format(timezone.localtime(ticket.first_response_due), "j F Y, H:i")},
+        % {
+            "due": formats.date_format(
+                timezone.localtime(ticket.first_response_due), "DATETIME_FORMAT"
+            )
+        },
     )
     _notify(ticket, event, to_customer=False, to_business=True, owners_too=True)
     return True
@@ -527,7 +531,9 @@ def _send_holding(ticket: Ticket, now) -> bool:
         )
         % {
             "business": ticket.provider.name,
-            "due": formats.date_format(timezone.localtime(ticket.first_response_due), "j F Y, H:i"),
+            "due": formats.date_format(
+                timezone.localtime(ticket.first_response_due), "DATETIME_FORMAT"
+            ),
         },
     )
     _notify(ticket, event, to_customer=True, to_business=False)

@@ -56,7 +56,7 @@ def _charts(data) -> list[Chart]:
             title=_("Ratings each month, by stars"),
             labels=labels,
             series=[
-                Series(_("%(n)s stars") % {"n": n} if n > 1 else _("1 star"), data.by_stars[n], c)
+                Series(ngettext("%(n)s star", "%(n)s stars", n) % {"n": n}, data.by_stars[n], c)
                 for n, c in STAR_COLOURS.items()
             ],
             kind="stacked",

@@ -5,6 +5,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.core.validators import FileExtensionValidator
@@ -16,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 
+from portal.l10n import lazy_format
 from portal.ratelimits import rate_limited, rate_limited_form, wait_message, with_retry_after
 from responses.access import member_provider_get
 from responses.models import CAN_INVITE_CUSTOMERS
@@ -42,10 +44,13 @@ class InvitationUploadForm(forms.Form):
         label=gettext_lazy("Customers’ email addresses"),
         widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "autocomplete": "off"}),
         required=False,
-        help_text=gettext_lazy(
-            "One address per line, or separated by commas or semicolons. Up to %(max)s at a time."
-        )
-        % {"max": MAX_PER_BATCH},
+        help_text=lazy_format(
+            gettext_lazy(
+                "One address per line, or separated by commas or semicolons. "
+                "Up to %(max)s at a time."
+            ),
+            max=MAX_PER_BATCH,
+        ),
     )
     upload = forms.FileField(
         label=gettext_lazy("Or upload a CSV file"),
@@ -168,7 +173,10 @@ def _sent_message(count: int, expires_at) -> str:
         "Invitations are on their way to %(n)s customers. Each link works once and expires on "
         "%(date)s.",
         count,
-    ) % {"n": f"{count:,}", "date": formats.date_format(timezone.localtime(expires_at), "j F Y")}
+    ) % {
+        "n": intcomma(count),
+        "date": formats.date_format(timezone.localtime(expires_at), "DATE_FORMAT"),
+    }
 
 
 def _create_link(request, provider):

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from reviews import checks
@@ -76,7 +77,7 @@ def _clean_content(
         elif visit_month < earliest:
             errors["visit_month"] = [
                 _("We publish experiences from the last 2 years only (since %(month)s).")
-                % {"month": earliest.strftime("%B %Y")}
+                % {"month": formats.date_format(earliest, "YEAR_MONTH_FORMAT")}
             ]
     allowed = set(provider.category.aspects.values_list("code", flat=True))
     clean_aspects = {}
@@ -116,7 +117,7 @@ def _lock_author(author: User) -> None:
     User.objects.select_for_update().filter(pk=author.pk).values_list("pk", flat=True).first()
 
 
-DUPLICATE_REVIEW_MESSAGE = _(
+DUPLICATE_REVIEW_MESSAGE = gettext_lazy(
     "You have already reviewed this provider in the last 12 months. You can edit that "
     "review from “Your reviews” instead."
 )
@@ -156,7 +157,11 @@ def invitation_ensure_usable(
     if invitation.expires_at <= (now or timezone.now()):
         raise ValidationError(
             _("This invitation expired on %(date)s.")
-            % {"date": formats.date_format(timezone.localtime(invitation.expires_at), "j F Y")},
+            % {
+                "date": formats.date_format(
+                    timezone.localtime(invitation.expires_at), "DATE_FORMAT"
+                )
+            },
             code=INVITATION_EXPIRED,
         )
     if not provider.is_active:

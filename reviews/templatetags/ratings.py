@@ -4,6 +4,8 @@ from django import template
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
+from portal.l10n import number
+
 register = template.Library()
 
 
@@ -18,7 +20,8 @@ def stars(value, size=""):
         return format_html('<span class="stars stars--none">{}</span>', _("No rating yet"))
     value = max(0.0, min(5.0, float(value)))
     percent = round(value * 4) * 5  # nearest quarter star, as a multiple of 5%
-    label = _("%(value)s out of 5 stars") % {"value": f"{value:.1f}".removesuffix(".0")}
+    places = 0 if round(value, 1) == round(value) else 1  # "4 out of 5", "4.5 out of 5"
+    label = _("%(value)s out of 5 stars") % {"value": number(value, places)}
     css = f"stars stars--{size}" if size else "stars"
     return format_html(
         '<span class="{}"><span class="stars__glyphs" aria-hidden="true">'
@@ -32,4 +35,4 @@ def stars(value, size=""):
 
 @register.filter
 def one_decimal(value):
-    return "–" if value is None else f"{float(value):.1f}"
+    return "–" if value is None else number(value, 1)

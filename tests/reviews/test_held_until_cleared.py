@@ -118,7 +118,7 @@ def test_the_queue_shows_the_flags_and_approving_is_a_recorded_decision(
 
     client.force_login(moderator)
     queue = client.get("/admin/reviews/pendingreview/").content.decode()
-    assert Flag.LABELS[Flag.BURST_PROVIDER] in queue
+    assert str(Flag.LABELS[Flag.BURST_PROVIDER]) in queue
     assert _figures(provider) == before  # looking at it changes nothing
 
     response = client.post(
