@@ -9,10 +9,12 @@ PYTEST_ARGS ?=
 PG_URL      ?= postgres://postgres@127.0.0.1:5432
 PG_TEST_DB  ?= heard_test
 REDIS_URL   ?= redis://127.0.0.1:6379/1
+# Not scanned for strings to translate: tools, tests and other people's code.
+MESSAGES_IGNORE := $(foreach d,node_modules bench tests staticfiles var test-artifacts scripts,--ignore=$(d))
 
 .DEFAULT_GOAL := help
-.PHONY: help demo serve migrate seed test test-postgres lint format pytest worker check-sla clean node \
-        bench bench-seed explain profile
+.PHONY: help demo serve migrate seed test test-postgres lint format messages pytest worker check-sla clean \
+        node bench bench-seed explain profile lighthouse screenshots
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -68,11 +70,18 @@ format: $(VENV)/.dev ## Format and fix what ruff can
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+messages: $(VENV)/.runtime ## Update the source catalogue locale/en_GB (needs GNU gettext)
+	@command -v xgettext >/dev/null || { echo "GNU gettext is missing: apt-get install -y gettext"; exit 1; }
+	$(MANAGE) makemessages -l en_GB --no-obsolete $(MESSAGES_IGNORE)
+
 pytest: $(VENV)/.dev node
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test: $(VENV)/.dev node lint ## Lint and run the whole suite on SQLite
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+screenshots: $(VENV)/.dev ## Retake the README's pictures of the main pages (docs/screenshots/)
+	SCREENSHOTS_DIR=docs/screenshots $(VENV)/bin/pytest tests/e2e/test_screenshots.py -q -p no:cacheprovider
 
 test-postgres: $(VENV)/.dev node ## Run the whole suite on local PostgreSQL and Redis
 	@psql "$(PG_URL)/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname='$(PG_TEST_DB)'" | grep -q 1 \
@@ -97,6 +106,9 @@ profile: $(VENV)/.dev ## Profile one page in process with pyinstrument (PROFILE_
 	DATABASE_URL="$(PG_URL)/$(BENCH_DB)" DEBUG=False SECRET_KEY=profile-$$$$-not-secret-xxxxxxxxxxxxxxxxxxxxxxxxxxxx \
 	  ALLOWED_HOSTS=127.0.0.1 SECURE_SSL_REDIRECT=False CACHE_URL=$${CACHE_URL:-redis://127.0.0.1:6379/9} \
 	  LOG_LEVEL=WARNING $(PY) bench/profile.py
+
+lighthouse: $(VENV)/.runtime node ## Lighthouse (mobile, desktop) on four pages served as in production → docs/quality.md
+	$(PY) bench/lighthouse.py
 
 explain: $(VENV)/.runtime ## EXPLAIN ANALYZE every list's queries on the benchmark data (docs/query-plans.md)
 	BENCH_DB_URL="$(PG_URL)/$(BENCH_DB)" $(PY) bench/explain.py

@@ -1,6 +1,6 @@
-"""Settings for `make bench`: the production settings, with the collected static files in a
-directory of the benchmark's own (var/bench/static), so benchmarking never touches the
-project's staticfiles/ and needs no change to portal/settings.py."""
+"""Settings for `make bench` and `make lighthouse`: the production settings, with the collected
+static files in a directory of the harness's own (var/bench/static, var/lighthouse/static), so
+measuring never touches the project's staticfiles/ and needs no change to portal/settings.py."""
 
 import os
 

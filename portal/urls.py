@@ -20,6 +20,8 @@ urlpatterns = [
     path("reviews-policy/", views.reviews_policy, name="reviews_policy"),
     path("privacy/", views.privacy, name="privacy"),
     path("stats/", views.stats, name="stats"),
+    path("robots.txt", views.robots_txt, name="robots_txt"),
+    path("favicon.ico", views.favicon_ico, name="favicon_ico"),
     path(
         "sitemap.xml",
         sitemaps.index,

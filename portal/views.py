@@ -1,12 +1,18 @@
-"""Site-wide pages: home, trust pages and the health check."""
+"""Site-wide pages: home, trust pages, the health check, and what crawlers and browsers ask
+for at the root (/robots.txt, /favicon.ico)."""
 
 import logging
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import DatabaseError, connection
-from django.http import JsonResponse
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
-from django.views.decorators.cache import never_cache
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils import formats
+from django.views.decorators.cache import cache_control, never_cache
+from django.views.decorators.http import require_safe
 
 from portal.stats import site_figures
 from responses import insights
@@ -20,8 +26,9 @@ def home(request):
 
 def reviews_policy(request):
     context = {
-        "prior_weight": f"{settings.RATING_PRIOR_WEIGHT:g}",
-        "prior_mean": f"{settings.RATING_PRIOR_MEAN:g}",
+        # Localised, without a needless ".0": "7" imaginary reviews at "3.5" stars.
+        "prior_weight": formats.localize(Decimal(f"{settings.RATING_PRIOR_WEIGHT:g}")),
+        "prior_mean": formats.localize(Decimal(f"{settings.RATING_PRIOR_MEAN:g}")),
         **{f"w_{name}": round(100 * weight) for name, weight in insights.WEIGHTS.items()},
         "fast": insights.FAST_HOURS,
         "slow": insights.SLOW_HOURS,
@@ -45,6 +52,29 @@ def health(request):
         logger.exception("health check: database unreachable")
         return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+# Crawlers may read every public page; the private and machine parts are no use in a search
+# index. The review form stays allowed: a page blocked here fails Lighthouse's "is-crawlable"
+# check, and a crawler is sent to the sign-in page (under /accounts/) anyway.
+ROBOTS_DISALLOW = ["/accounts/", "/business/", "/tickets/", "/admin/", "/api/"]
+
+
+@require_safe
+@cache_control(public=True, max_age=86400)
+def robots_txt(request):
+    sitemap = request.build_absolute_uri(reverse("django.contrib.sitemaps.views.index"))
+    lines = ["User-agent: *", *(f"Disallow: {path}" for path in ROBOTS_DISALLOW)]
+    lines += ["", f"Sitemap: {sitemap}", ""]
+    return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")
+
+
+@require_safe
+@cache_control(public=True, max_age=86400)
+def favicon_ico(request):
+    """Pages name their icons in <head>; this is for what asks /favicon.ico by habit (a JSON
+    response opened in a browser, feed readers, older browsers), which would log a 404."""
+    return HttpResponseRedirect(static("img/favicon.ico"))
 
 
 def stats(request):

@@ -478,6 +478,7 @@ PAGES = [
     once("/privacy/", "anonymous", "Privacy"),
     once("/stats/", "anonymous", "Published reviews"),
     once("/sitemap.xml", "anonymous", "/sitemap-providers.xml", grow_providers),
+    once("/robots.txt", "anonymous", "Sitemap: http://testserver/sitemap.xml"),
     Page("/sitemap-providers.xml", "anonymous", grow_providers, "/providers/bulk-provider-"),
     Page("/providers/", "anonymous", grow_providers, "Bulk provider"),
     Page("/providers/{slug}/", "other_customer", grow_provider_reviews, "Bulk review"),
@@ -567,6 +568,7 @@ NOT_LIST_PAGES = {
         "POST only; a GET redirects to the team page"
     ),
     "invite/<str:token>/": "redirects to the review form (or explains a spent link)",
+    "favicon.ico": "redirects to the static icon",
     "api/v1/auth/token/": "POST only",
     "api/v1/^reviews/$": "POST only (GET is 405)",
     "api/v1/^reviews/(?P<pk>\\d+)/helpful/$": "POST and DELETE only",

@@ -67,6 +67,8 @@ HTML = {
     "stats/": {"get": P("/stats/", everyone(200))},
     "sitemap.xml": {"get": P("/sitemap.xml", everyone(200))},
     "sitemap-<section>.xml": {"get": P("/sitemap-providers.xml", everyone(200))},
+    "robots.txt": {"get": P("/robots.txt", everyone(200))},
+    "favicon.ico": {"get": P("/favicon.ico", everyone(302))},  # to the static icon
     "providers/": {"get": P("/providers/", everyone(200))},
     "providers/<slug:slug>/": {"get": P("/providers/{slug}/", everyone(200))},
     "providers/<slug:slug>/review/": {
