@@ -30,7 +30,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpResponse
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, get_language_from_request
 
 PAGE_SECONDS = 60  # an anonymous page, at most (a change replaces it at once)
 # The responsiveness window moves with time and a consumer alert ends at its hour: minutes.
@@ -143,6 +143,8 @@ def _cacheable_slug(request) -> str | None:
 
 def _page_key(request, slug: str) -> str:
     where = f"{request.get_host()}{request.get_full_path()}"
+    if len(settings.LANGUAGES) > 1:  # each language its own page (LocaleMiddleware runs later)
+        where += f"|{get_language_from_request(request)}"
     return f"provider-page:{slug}:{hashlib.sha256(where.encode()).hexdigest()[:32]}"
 
 

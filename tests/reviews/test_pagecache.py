@@ -266,3 +266,11 @@ def test_the_badge_follows_the_figures_at_once(client, provider, moderator):
     assert "no reviews yet" in client.get(badge).content.decode()
     publish(ReviewFactory(provider=provider, rating=4), moderator)
     assert "from 1 review" in client.get(badge).content.decode()
+
+
+def test_with_more_languages_each_has_its_own_cached_page(client, provider, settings):
+    settings.LANGUAGES = [("en-gb", "English (UK)"), ("cy", "Welsh")]
+    first = _page(client, "/providers/riverside-dental/")
+    again = client.get("/providers/riverside-dental/", HTTP_ACCEPT_LANGUAGE="cy")
+    assert first["X-Page-Cache"] == "miss" and again["X-Page-Cache"] == "miss"
+    assert client.get("/providers/riverside-dental/")["X-Page-Cache"] == "hit"

@@ -373,3 +373,17 @@ def test_the_reply_figures_on_the_page_are_the_responsiveness_figures(client, pr
     )
     body = client.get(provider.get_absolute_url()).content.decode()
     assert "Replies to 50% of reviews, usually within 16 hours." in body
+
+
+@pytest.mark.django_db
+def test_each_page_of_reviews_is_its_own_canonical_page(client):
+    from tests.factories import ModeratorFactory
+
+    provider = ProviderFactory(slug="busy-place")
+    moderator = ModeratorFactory()
+    for _ in range(21):
+        publish(ReviewFactory(provider=provider), moderator)
+    first = client.get("/providers/busy-place/?sort=-rating").content.decode()
+    second = client.get("/providers/busy-place/?page=2&sort=-rating").content.decode()
+    assert 'rel="canonical" href="http://testserver/providers/busy-place/"' in first
+    assert 'rel="canonical" href="http://testserver/providers/busy-place/?page=2"' in second
