@@ -28,12 +28,14 @@ import statistics
 import subprocess
 import sys
 import textwrap
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench import server as gunicorn  # noqa: E402
+
 PYTHON = sys.executable
 ENV = os.environ.get
 PORT = int(ENV("LIGHTHOUSE_PORT", "8201"))
@@ -96,11 +98,11 @@ def main() -> int:
     headers.chmod(0o600)
 
     results = []
-    server = _start_gunicorn(env)
+    server = gunicorn.start(env, port=PORT, log=OUT / "gunicorn.log")
     # The server is stopped however this ends: an error, Ctrl-C or a SIGTERM.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
-        _wait_for_health()
+        gunicorn.wait_for_health(BASE, log=OUT / "gunicorn.log")
         for name, path, signed_in in pages:
             _warm(path, cookie if signed_in else None)
             for preset in PRESETS:
@@ -108,7 +110,7 @@ def main() -> int:
                 report, runs = _lighthouse(name, path, preset, headers if signed_in else None)
                 results.append((name, path, signed_in, preset, report, runs))
     finally:
-        _stop(server)
+        gunicorn.stop(server)
         headers.unlink(missing_ok=True)
 
     _write_doc(results)
@@ -195,33 +197,6 @@ def _pages_and_session(env: dict[str, str]) -> tuple[list[tuple[str, str, bool]]
 
 
 # No control socket: its default path (~/.gunicorn/) is shared with every other gunicorn.
-GUNICORN_OPTIONS = ["--no-control-socket", "--error-logfile", "-"]
-
-
-def _start_gunicorn(env: dict[str, str]) -> subprocess.Popen:
-    log = OUT / "gunicorn.log"
-    gunicorn = str(Path(PYTHON).parent / "gunicorn")
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [gunicorn, "portal.wsgi", "-w", "2", "-b", f"127.0.0.1:{PORT}", *GUNICORN_OPTIONS],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so _stop ends the workers too
-        )
-
-
-def _wait_for_health(timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{BASE}/health/", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:  # refused, reset or timed out while gunicorn starts
-            time.sleep(0.3)
-    raise RuntimeError("gunicorn did not answer /health/ in time; see var/lighthouse/gunicorn.log")
 
 
 def _warm(path: str, cookie: str | None) -> None:
@@ -231,17 +206,6 @@ def _warm(path: str, cookie: str | None) -> None:
         if response.status != 200 or (cookie and response.url != BASE + path):
             raise RuntimeError(f"{path} answered {response.status} at {response.url}")
         response.read()
-
-
-def _stop(server: subprocess.Popen) -> None:
-    if server.poll() is not None:
-        return
-    os.killpg(server.pid, signal.SIGTERM)
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
 
 
 # --- Lighthouse --------------------------------------------------------------------------------

@@ -38,6 +38,9 @@ from pathlib import Path
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench import server as gunicorn  # noqa: E402
+
 PYTHON = sys.executable
 ENV = os.environ.get
 DB_URL = ENV("BENCH_DB_URL", "postgres://postgres@127.0.0.1:5432/heard_bench")
@@ -118,10 +121,10 @@ def _pass(wrk: str, name: str, env: dict, urls: list) -> tuple[list, dict]:
     the workers' memory; gunicorn is always stopped."""
     log = ROOT / "var" / "bench" / "gunicorn.log"
     print(f"\n[{name}] gunicorn, {WORKERS} workers, CACHE_URL={env['CACHE_URL']}; log {log}")
-    server = _start_gunicorn(env, log)
+    server = gunicorn.start(env, port=PORT, log=log, workers=WORKERS)
     results, extra = [], {}
     try:
-        _wait_for_health()
+        gunicorn.wait_for_health(BASE, log=log)
         if env["CACHE_URL"].startswith("redis"):
             _flush_cache()
         for label, path, paths_file in urls:
@@ -132,7 +135,7 @@ def _pass(wrk: str, name: str, env: dict, urls: list) -> tuple[list, dict]:
             extra["search"] = _sequential_latency(searches[0][2])
         extra["rss_mb"] = _worker_rss_mb(server.pid)
     finally:
-        _stop(server)
+        gunicorn.stop(server)
     return results, extra
 
 
@@ -289,42 +292,6 @@ def _urls() -> list[tuple[str, str, str | None]]:
 
 
 # --- server ------------------------------------------------------------------------------------
-def _start_gunicorn(env: dict[str, str], log: Path) -> subprocess.Popen:
-    log.parent.mkdir(parents=True, exist_ok=True)
-    gunicorn = str(Path(PYTHON).parent / "gunicorn")
-    command = [gunicorn, "portal.wsgi", "-w", WORKERS, "-b", f"127.0.0.1:{PORT}"]
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [*command, "--error-logfile", "-"],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so _stop ends the workers too
-        )
-
-
-def _wait_for_health(timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{BASE}/health/", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.3)
-    raise RuntimeError("gunicorn did not answer /health/ in time; see var/bench/gunicorn.log")
-
-
-def _stop(server: subprocess.Popen) -> None:
-    if server.poll() is not None:
-        return
-    os.killpg(server.pid, 15)
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, 9)
-        server.wait()
 
 
 def _flush_cache() -> None:
