@@ -13,7 +13,7 @@ REDIS_URL   ?= redis://127.0.0.1:6379/1
 MESSAGES_IGNORE := $(foreach d,node_modules bench tests staticfiles var test-artifacts scripts,--ignore=$(d))
 
 .DEFAULT_GOAL := help
-.PHONY: help demo serve migrate seed test test-postgres lint format messages pytest worker check-sla clean \
+.PHONY: help demo serve migrate seed test test-postgres lint format messages pytest worker requeue-stale check-sla clean \
         node bench bench-seed explain profile lighthouse screenshots
 
 help: ## List the targets
@@ -55,8 +55,11 @@ migrate: $(VENV)/.runtime ## Apply migrations
 seed: $(VENV)/.runtime ## Load demo data (idempotent)
 	$(MANAGE) seed_demo
 
-worker: $(VENV)/.runtime ## Run the task worker (TASKS_BACKEND=database)
+worker: $(VENV)/.runtime ## Run the task worker (TASKS_BACKEND=database); run requeue-stale every minute too
 	TASKS_BACKEND=database $(MANAGE) db_worker
+
+requeue-stale: $(VENV)/.runtime ## Put tasks of killed workers back on the queue (run every minute)
+	$(MANAGE) tasks_requeue_stale
 
 check-sla: $(VENV)/.runtime ## Record missed complaint deadlines, send reminders (run every minute)
 	$(MANAGE) check_sla

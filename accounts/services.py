@@ -11,7 +11,7 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import ProtectedError
+from django.db.models import ProtectedError, Q
 from django.tasks.base import TaskResultStatus
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -197,6 +197,22 @@ def _forget_queued_mail(addresses: list[str], name: str) -> int:
     return removed
 
 
+def _forget_deliveries(addresses: list[str], name: str) -> int:
+    """Email delivery records keep who was written to and the subject (never the message) for
+    a few days. Their addresses go, and a subject naming them; the record stays, sent or not,
+    so a task being run for them now still knows whether its email went."""
+    from portal.models import EmailDelivery
+
+    query = Q()
+    for address in addresses:
+        query |= Q(to__icontains=address)
+    if name:
+        query |= Q(subject__icontains=name)
+    if not query:
+        return 0
+    return EmailDelivery.objects.filter(query).update(to="", subject="")
+
+
 def _scrub_admin_history(user: User) -> None:
     """The admin's change history names objects by their str(), which for the user, their
     memberships and claims is the display name."""
@@ -260,6 +276,7 @@ def account_delete(*, user: User, request=None) -> dict:
     counts["memberships_removed"] = _leave_business_teams(user, alone)
     _forget_addresses(addresses)
     counts["mail_tasks_removed"] = _forget_queued_mail(addresses, name)
+    counts["email_deliveries_deidentified"] = _forget_deliveries(addresses, name)
     _end_sessions_on_commit(user, request)
     user_id = user.pk
     try:

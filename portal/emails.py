@@ -3,14 +3,18 @@ the surrounding transaction commits, so a rolled-back change sends nothing and a
 server never breaks a request."""
 
 import logging
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.db.models import F
 from django.tasks import task
 from django.template.loader import render_to_string
 from django.utils import timezone
+
+from portal.models import EmailDelivery
 
 logger = logging.getLogger("heard.email")
 
@@ -41,19 +45,56 @@ def email_send_rendered(*, message: EmailMultiAlternatives) -> None:
 
 
 def _deliver_on_commit(*, subject: str, body: str, html: str, to: list[str]) -> None:
+    # The delivery key is fixed now, in the caller's transaction: every run of the task for
+    # this email (a retry, a run again after its worker died) carries the same one.
+    key = str(uuid.uuid4())
+
     def enqueue():
-        email_deliver.enqueue(subject=subject, body=body, html=html, to=to, attempt=1)
+        email_deliver.enqueue(subject=subject, body=body, html=html, to=to, attempt=1, key=key)
 
     # robust: an enqueue failure (queue table unreachable) is logged, never raised into
     # the request that already committed its change.
     transaction.on_commit(enqueue, robust=True)
 
 
+def _delivery_try(*, key: str, to: list[str], subject: str, attempt: int) -> bool:
+    """Record one try of the email `key`; False when it was sent already, so this run (a
+    task run again after a crash, or a duplicate) must not send it again."""
+    delivery, created = EmailDelivery.objects.get_or_create(
+        key=key, defaults={"to": ", ".join(to), "subject": subject}
+    )
+    if delivery.status == EmailDelivery.Status.SENT:
+        logger.info("email already sent, not sent again key=%s", key)
+        return False
+    if not created and delivery.attempts >= attempt:
+        # A try of this attempt started and never recorded its outcome: its worker died,
+        # perhaps after the mail server took the message. Sending again may duplicate it.
+        logger.warning("email try was interrupted, sending again key=%s attempt=%s", key, attempt)
+    EmailDelivery.objects.filter(pk=delivery.pk).update(
+        attempts=F("attempts") + 1, last_attempt_at=timezone.now()
+    )
+    return True
+
+
+def _delivery_record(*, key: str, status: str, **fields) -> None:
+    if key:
+        EmailDelivery.objects.filter(key=key).update(status=status, **fields)
+
+
 @task()
-def email_deliver(*, subject: str, body: str, html: str, to: list[str], attempt: int = 1) -> bool:
-    """Send one message; on failure try again (later, where the queue can defer)."""
+def email_deliver(
+    *, subject: str, body: str, html: str, to: list[str], attempt: int = 1, key: str = ""
+) -> bool:
+    """Send one message; on failure try again (later, where the queue can defer).
+
+    With a delivery `key` (every email `email_send` queues has one) a run finds out first
+    whether the message went already and records when it does: at least once, and once
+    unless a worker dies between the mail server accepting and the record being written.
+    Tasks queued without a key (before keys existed) are sent without a record."""
     max_attempts = max(1, settings.EMAIL_SEND_ATTEMPTS)
     while True:
+        if key and not _delivery_try(key=key, to=to, subject=subject, attempt=attempt):
+            return True
         try:
             message = EmailMultiAlternatives(
                 subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=to
@@ -71,13 +112,16 @@ def email_deliver(*, subject: str, body: str, html: str, to: list[str], attempt:
             )
             if attempt >= max_attempts:
                 logger.error("email given up after %s attempts subject=%r", attempt, subject)
+                _delivery_record(key=key, status=EmailDelivery.Status.FAILED)
                 return False
             attempt += 1
             if email_deliver.get_backend().supports_defer:
                 later = timezone.now() + timedelta(seconds=30 * 2**attempt)
                 email_deliver.using(run_after=later).enqueue(
-                    subject=subject, body=body, html=html, to=to, attempt=attempt
+                    subject=subject, body=body, html=html, to=to, attempt=attempt, key=key
                 )
                 return False
             continue  # no deferral in-process: try again straight away
+        # Outside the try: a failure to record a message that went is not a failed send.
+        _delivery_record(key=key, status=EmailDelivery.Status.SENT, sent_at=timezone.now())
         return True

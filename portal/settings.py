@@ -26,6 +26,9 @@ if not DEBUG and not SECRET_KEY:
         "SECRET_KEY must be set when DEBUG=False (generate one with "
         "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`)."
     )
+# Earlier keys, still accepted for signatures (sessions, password reset links) while a new
+# SECRET_KEY takes over; comma-separated, emptied once they have expired (docs/deploy.md).
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"] if DEBUG else []
 )
@@ -138,6 +141,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://heard")}
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
     CACHES["default"]["BACKEND"] = "portal.cache.RedisCache"  # one client per process
+    # A Redis that stops answering (a network partition drops packets rather than refusing)
+    # fails a request in two seconds, and /health/ says so, instead of holding every worker
+    # until gunicorn's timeout kills it. Redis answers in well under a millisecond.
+    _redis_options = CACHES["default"].setdefault("OPTIONS", {})
+    _redis_options.setdefault("socket_connect_timeout", 2)
+    _redis_options.setdefault("socket_timeout", 2)
 CACHES["default"].setdefault("KEY_PREFIX", env.str("CACHE_KEY_PREFIX", default="heard"))
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
@@ -156,6 +165,9 @@ if TASKS_BACKEND not in _TASK_BACKENDS:
     )
 TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND]}}
 EMAIL_SEND_ATTEMPTS = env.int("EMAIL_SEND_ATTEMPTS", default=3)
+# Delivery records (address, subject, sent or not; never the message) that keep a re-run task
+# from sending twice; `manage.py tasks_requeue_stale` prunes older ones.
+EMAIL_DELIVERY_KEEP_DAYS = env.int("EMAIL_DELIVERY_KEEP_DAYS", default=7)
 
 # --- Email (Django 6.1 mailers) ---------------------------------------------------------
 # EMAIL_URL: consolemail:// (default), smtp://user:pass@host:587 (STARTTLS),
@@ -283,7 +295,9 @@ USE_THOUSAND_SEPARATOR = False
 # --- Static files -----------------------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# In production outside the release directory (/srv/heard/static), served by nginx; each
+# release's collectstatic adds its hashed files beside the previous release's (docs/deploy.md).
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -26,6 +26,7 @@ from rest_framework.authtoken.models import Token
 
 from accounts.models import User
 from accounts.services import account_data_export, account_delete
+from portal.models import EmailDelivery
 from responses.models import (
     BusinessEvent,
     Membership,
@@ -59,6 +60,7 @@ from tests.factories import (
     UserFactory,
     publish,
 )
+from tests.workers import DB_TASKS, run_db_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -68,7 +70,6 @@ EMAIL = "quentin.zephyrine.q7x@example.org"
 ALT_EMAIL = "q7x.second@example.net"
 MARKERS = (NAME, EMAIL, ALT_EMAIL, "zephyrine")
 FORMER = "Former member"
-DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 
 def _month():
@@ -494,11 +495,15 @@ def test_nothing_identifying_remains_in_any_table(settings, django_capture_on_co
     signed_in = [s.get_decoded().get("_auth_user_id") for s in Session.objects.all()]
     assert signed_in.count(str(w.person.pk)) == 2  # both devices
 
-    # a worker has long since sent the mail queued while they used the site
-    DBTaskResult.objects.update(status="SUCCESSFUL", finished_at=timezone.now())
+    # a worker has long since sent the mail queued while they used the site, and recorded
+    # each delivery (address and subject)
+    run_db_worker()
+    assert not DBTaskResult.objects.exclude(status="SUCCESSFUL").exists()
+    assert ("portal.EmailDelivery", EMAIL) in {(lb, m) for lb, _pk, m in _rows_mentioning(MARKERS)}
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("accounts:delete"), {"confirm": "DELETE"})
     assert response.status_code == 302
+    run_db_worker()  # the deletion confirmation goes out, and its delivery is recorded
 
     for model, field in relations:
         assert not model._base_manager.filter(**{field.name: w.person.pk}).exists(), (
@@ -507,15 +512,25 @@ def test_nothing_identifying_remains_in_any_table(settings, django_capture_on_co
     for session in Session.objects.all():
         assert session.get_decoded().get("_auth_user_id") != str(w.person.pk)
     hits = _rows_mentioning(MARKERS)
-    allowed = []
+    allowed = set()
     for label, pk, marker in hits:
         if label == DBTaskResult._meta.label:
-            task = DBTaskResult.objects.get(pk=pk)
-            if "account has been deleted" in json.dumps(task.args_kwargs):
-                allowed.append(pk)
-                continue
-        pytest.fail(f"{marker!r} is still in {label} row {pk}")
-    assert len(set(allowed)) == 1  # the deletion confirmation, and nothing else
+            text = json.dumps(DBTaskResult.objects.get(pk=pk).args_kwargs)
+        elif label == EmailDelivery._meta.label:
+            text = EmailDelivery.objects.get(pk=pk).subject
+        else:
+            text = ""
+        if "account has been deleted" not in text:
+            pytest.fail(f"{marker!r} is still in {label} row {pk}")
+        allowed.add((label, pk))
+    # the deletion confirmation (its task and its delivery record), and nothing else
+    assert sorted(label for label, _pk in allowed) == [
+        DBTaskResult._meta.label,
+        EmailDelivery._meta.label,
+    ]
+    # the records of what was sent to them stay, without the address: a task run again
+    # after a crash still knows that its email went
+    assert EmailDelivery.objects.filter(to="", status="sent").exists()
     assert elsewhere.get(reverse("accounts:data")).status_code == 302
     assert Review.objects.filter(pk=w.complaint_review.pk, author=None).exists()
     assert not Membership.objects.filter(provider=w.shop, role=Role.RESPONDER).exists()
