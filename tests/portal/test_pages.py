@@ -4,8 +4,11 @@ from unittest import mock
 from urllib.robotparser import RobotFileParser
 
 import pytest
+import redis
 from django.contrib.staticfiles import finders
 from django.db import OperationalError, connection
+
+from portal import views
 
 pytestmark = pytest.mark.django_db
 
@@ -116,12 +119,16 @@ def test_policy_page_states_the_score_formula_with_the_configured_prior(client, 
     assert "9 imaginary reviews at 3.25 stars" in body
 
 
-def test_health_reports_ok_after_a_real_query(client, django_assert_num_queries):
-    with django_assert_num_queries(1):
+def test_health_reports_ok_after_a_real_query_and_a_cache_read(client, django_assert_num_queries):
+    with (
+        django_assert_num_queries(1),
+        mock.patch.object(views.cache, "get", wraps=views.cache.get) as cache_get,
+    ):
         response = client.get("/health/")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "cache": "ok"}
     assert "no-cache" in response["Cache-Control"]
+    cache_get.assert_called_once_with(views.HEALTH_CACHE_KEY)
 
 
 def test_health_is_503_when_the_database_is_unreachable(client):
@@ -130,7 +137,23 @@ def test_health_is_503_when_the_database_is_unreachable(client):
     ):
         response = client.get("/health/")
     assert response.status_code == 503
-    assert json.loads(response.content) == {"status": "error", "database": "unavailable"}
+    assert json.loads(response.content) == {
+        "status": "error",
+        "database": "unavailable",
+        "cache": "ok",
+    }
+
+
+def test_health_is_503_when_the_cache_is_unreachable(client, django_assert_num_queries):
+    # What the Redis client raises when Redis refuses or stops answering (not a Django error).
+    down = redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379.")
+    with (
+        django_assert_num_queries(1),
+        mock.patch.object(views.cache, "get", side_effect=down),
+    ):
+        response = client.get("/health/")
+    assert response.status_code == 503
+    assert response.json() == {"status": "error", "database": "ok", "cache": "unavailable"}
 
 
 def _nonce(response):
