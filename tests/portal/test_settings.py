@@ -15,6 +15,7 @@ def _run(args, env_overrides, drop=()):
     for name in (
         "DEBUG",
         "SECRET_KEY",
+        "SECRET_KEY_FALLBACKS",
         "ALLOWED_HOSTS",
         "DATABASE_URL",
         "CACHE_URL",
@@ -61,3 +62,25 @@ def test_deploy_checks_pass_with_the_documented_production_environment():
     result = _run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], values)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_signatures_made_with_an_earlier_key_hold_while_it_is_in_secret_key_fallbacks():
+    """Rotating SECRET_KEY (docs/deploy.md): sessions and links signed with the old key keep
+    working while it is listed in SECRET_KEY_FALLBACKS, and stop once it is taken out."""
+    old = secrets.token_urlsafe(50)
+    sign_with_old_then_verify = (
+        "from django.core import signing; "
+        f"print(signing.loads(signing.dumps('still signed in', key='{old}')))"
+    )
+    production = {"DEBUG": "False", "ALLOWED_HOSTS": "heard.example"}
+    production["SECRET_KEY"] = secrets.token_urlsafe(50)
+    fallbacks = f"{secrets.token_urlsafe(50)},{old}"
+    command = ["manage.py", "shell", "--no-imports", "-c", sign_with_old_then_verify]
+
+    accepted = _run(command, {**production, "SECRET_KEY_FALLBACKS": fallbacks})
+    assert accepted.returncode == 0, accepted.stderr
+    assert accepted.stdout.strip() == "still signed in"
+
+    refused = _run(command, production)
+    assert refused.returncode != 0
+    assert "BadSignature" in refused.stderr
