@@ -14,7 +14,7 @@ MESSAGES_IGNORE := $(foreach d,node_modules bench tests staticfiles var test-art
 
 .DEFAULT_GOAL := help
 .PHONY: help demo serve migrate seed test test-postgres lint format messages pytest worker requeue-stale check-sla clean \
-        node bench bench-seed explain profile lighthouse screenshots
+        node bench bench-seed explain profile lighthouse screenshots cluster cluster-stop cluster-status
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -115,6 +115,16 @@ lighthouse: $(VENV)/.runtime node ## Lighthouse (mobile, desktop) on four pages 
 
 explain: $(VENV)/.runtime ## EXPLAIN ANALYZE every list's queries on the benchmark data (docs/query-plans.md)
 	BENCH_DB_URL="$(PG_URL)/$(BENCH_DB)" $(PY) bench/explain.py
+
+# --- deployment ----------------------------------------------------------------------------
+cluster: $(VENV)/.runtime ## nginx on :8300 over two gunicorn instances, a worker, fresh DB heard_cluster (docs/deploy.md)
+	bash deploy/cluster.sh start
+
+cluster-stop: ## Stop exactly the processes make cluster started (pid files in var/cluster/)
+	bash deploy/cluster.sh stop
+
+cluster-status: ## What make cluster started and still runs
+	bash deploy/cluster.sh status
 
 clean: ## Remove the virtual environment, node modules and local database
 	rm -rf $(VENV) node_modules db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .ruff_cache
