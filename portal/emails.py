@@ -4,6 +4,7 @@ server never breaks a request."""
 
 import logging
 import uuid
+from email.utils import parseaddr
 from datetime import timedelta
 
 from django.conf import settings
@@ -57,6 +58,14 @@ def _deliver_on_commit(*, subject: str, body: str, html: str, to: list[str]) -> 
     transaction.on_commit(enqueue, robust=True)
 
 
+def message_id(key: str) -> str:
+    """The Message-ID of every try of the email `key`: the same on each, so a resend after an
+    interrupted try is a duplicate a mail system recognises (RFC 5322, 3.6.4)."""
+    sender = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+    domain = sender.rpartition("@")[2] or "heard.localhost"
+    return f"<{key}@{domain}>"
+
+
 def _delivery_try(*, key: str, to: list[str], subject: str, attempt: int) -> bool:
     """Record one try of the email `key`; False when it was sent already, so this run (a
     task run again after a crash, or a duplicate) must not send it again."""
@@ -97,7 +106,11 @@ def email_deliver(
             return True
         try:
             message = EmailMultiAlternatives(
-                subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=to
+                subject=subject,
+                body=body,
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                to=to,
+                headers={"Message-ID": message_id(key)} if key else None,
             )
             if html:
                 message.attach_alternative(html, "text/html")

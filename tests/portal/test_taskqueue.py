@@ -120,6 +120,8 @@ def test_a_worker_killed_between_sending_and_recording_sends_again(
     with caplog.at_level(logging.WARNING, logger="heard.email"):
         run_db_worker()
     assert len(mail.outbox) == 1
+    # The same Message-ID as the interrupted try's: a mail system keeps one of the two.
+    assert mail.outbox[0].message()["Message-ID"] == f"<{key}@heard.localhost>"
     delivery = EmailDelivery.objects.get()
     assert (delivery.status, delivery.attempts) == ("sent", 2)
     assert any("interrupted, sending again" in r.getMessage() for r in caplog.records)
