@@ -3,12 +3,14 @@
 #   deploy/cluster.sh start    PostgreSQL and Redis (started if down), a fresh database
 #                              heard_cluster (dropped, created, migrated, seeded), two gunicorn
 #                              instances on 127.0.0.1:8301 and :8302, nginx on 127.0.0.1:8300 in
-#                              front of them (deploy/nginx/heard.conf), one task worker, and a
-#                              loop that runs check_sla and tasks_requeue_stale every minute
+#                              front of them (deploy/nginx/heard.conf), one task worker, a
+#                              loop that runs check_sla and tasks_requeue_stale every minute,
+#                              and an SMTP sink on :8325 keeping every email in var/cluster/mail/
 #   deploy/cluster.sh stop     stops exactly the processes named by the pid files in
 #                              var/cluster/ (TERM, then KILL after a wait); idempotent
 #   deploy/cluster.sh status   what runs, with the URLs
 #   deploy/cluster.sh check    requests through nginx that show it is wired as it should be
+#   deploy/cluster.sh restart a|b|worker   starts one piece again (after a test killed it)
 #   deploy/cluster.sh totp EMAIL   the authenticator code of a demo login now
 # Everything it writes is under var/cluster/: heard.env (the environment of every process),
 # logins.json (demo logins and their TOTP secrets), *.pid, *.log, static/, nginx/.
@@ -47,6 +49,7 @@ services() {
     done
     echo "nginx $NGINX_DIR/nginx.pid QUIT $NGINX_DIR/"
     echo "worker $DIR/worker.pid TERM $ROOT/manage.py db_worker"
+    echo "smtp-sink $DIR/smtp-sink.pid TERM $ROOT/deploy/smtp_sink.py"
     echo "timers $DIR/timers.pid TERM cluster.sh _timers"
 }
 
@@ -161,11 +164,9 @@ ensure_redis() {
 port_busy() { [[ -n $(ss -Hltn "sport = :$1" 2>/dev/null) ]]; }
 
 write_env() {
-    local email_url=${CLUSTER_EMAIL_URL:-}
-    if [[ -z $email_url ]]; then
-        # An SMTP sink the tests start; otherwise emails are printed in the worker's log.
-        if port_busy "$SMTP_SINK_PORT"; then email_url=smtp://$HOST:$SMTP_SINK_PORT; else email_url=consolemail://; fi
-    fi
+    # The task worker sends real SMTP to the sink (deploy/smtp_sink.py), which keeps every
+    # message in var/cluster/mail/; CLUSTER_EMAIL_URL sends elsewhere.
+    local email_url=${CLUSTER_EMAIL_URL:-smtp://$HOST:$SMTP_SINK_PORT}
     (umask 077 && cat >"$ENV_FILE") <<EOF
 # The environment of every process of make cluster; deploy/cluster.sh writes it on each start.
 # Production settings (DEBUG off, MFA required, JSON logs, database task queue, Redis cache)
@@ -248,6 +249,56 @@ http {
 EOF
 }
 
+# Each process writes its own pid file before it becomes the program (gunicorn then finds its
+# own pid there and keeps it), so a failure a moment later still knows what to stop. Each is
+# the leader of a process group of its own, which stop_one signals as a whole.
+start_instance() {
+    local name=$1 i
+    for i in 0 1; do [[ ${NAMES[$i]} == "$name" ]] && break; done
+    [[ ${NAMES[$i]} == "$name" ]] || die "no instance $name (a or b)"
+    setsid bash -c 'echo $$ >"$0"; exec "$@"' "$DIR/gunicorn-$name.pid" \
+        "$ROOT/.venv/bin/gunicorn" --config "$ROOT/deploy/gunicorn.conf.py" \
+        --bind "$HOST:${PORTS[$i]}" --pid "$DIR/gunicorn-$name.pid" \
+        >>"$DIR/gunicorn-$name.log" 2>&1 </dev/null &
+}
+
+start_worker() {
+    setsid bash -c 'echo $$ >"$0"; exec "$1" "$2" db_worker --no-reload --no-startup-delay' \
+        "$DIR/worker.pid" "$PY" "$ROOT/manage.py" >>"$DIR/worker.log" 2>&1 </dev/null &
+}
+
+start_sink() {
+    setsid bash -c 'echo $$ >"$0"; exec "$@"' "$DIR/smtp-sink.pid" "$PY" "$ROOT/deploy/smtp_sink.py" \
+        --host "$HOST" --port "$SMTP_SINK_PORT" --dir "$DIR/mail" >>"$DIR/smtp-sink.log" 2>&1 </dev/null &
+    for _ in $(seq 1 50); do port_busy "$SMTP_SINK_PORT" && return 0; sleep 0.1; done
+    die "the SMTP sink did not start; see $DIR/smtp-sink.log"
+}
+
+# Starts one piece again after it was stopped or killed (the cluster tests kill them):
+# `restart a`, `restart b`, `restart worker`. Whatever is left of it is stopped first.
+do_restart() {
+    local what=${1:-} name file signal marker
+    [[ -s $ENV_FILE ]] || die "no cluster here: make cluster first"
+    load_env
+    cd "$ROOT"
+    while read -r name file signal marker; do
+        if [[ $name == "gunicorn-$what" || $name == "$what" ]]; then
+            stop_one "$name" "$file" "$signal" "$marker"
+        fi
+    done < <(services)
+    case $what in
+        a | b)
+            start_instance "$what"
+            local port=${PORTS[0]}
+            [[ $what == b ]] && port=${PORTS[1]}
+            wait_for_health "http://$HOST:$port/health/" "$DIR/gunicorn-$what.log"
+            ;;
+        worker) start_worker ;;
+        *) die "usage: deploy/cluster.sh restart a|b|worker" ;;
+    esac
+    say "$what started again"
+}
+
 wait_for_health() {
     local url=$1 log=$2
     for _ in $(seq 1 300); do
@@ -275,7 +326,7 @@ do_start() {
         do_stop
     fi
     local port
-    for port in "$NGINX_PORT" "${PORTS[@]}"; do
+    for port in "$NGINX_PORT" "${PORTS[@]}" "$SMTP_SINK_PORT"; do
         port_busy "$port" && die "port $port is in use: $(ss -Hltnp "sport = :$port" | head -n1)"
     done
     failed_line=
@@ -306,16 +357,9 @@ do_start() {
     wait "$collect" || die "collectstatic failed; see $DIR/collectstatic.log"
     say "static files collected into $DIR/static"
 
-    # Each process writes its own pid file before it becomes the program (gunicorn then finds
-    # its own pid there and keeps it), so a failure a moment later still knows what to stop.
-    local i name
-    for i in 0 1; do
-        name=${NAMES[$i]}
-        setsid bash -c 'echo $$ >"$0"; exec "$@"' "$DIR/gunicorn-$name.pid" \
-            "$ROOT/.venv/bin/gunicorn" --config "$ROOT/deploy/gunicorn.conf.py" \
-            --bind "$HOST:${PORTS[$i]}" --pid "$DIR/gunicorn-$name.pid" \
-            >>"$DIR/gunicorn-$name.log" 2>&1 </dev/null &
-    done
+    local i
+    start_sink
+    for i in 0 1; do start_instance "${NAMES[$i]}"; done
     say "gunicorn a on $HOST:${PORTS[0]}, b on $HOST:${PORTS[1]} (logs: gunicorn-a.log, gunicorn-b.log)"
 
     render_nginx
@@ -323,8 +367,7 @@ do_start() {
     "$(nginx_bin)" -p "$NGINX_DIR/" -e "$NGINX_DIR/logs/error.log" -c "$NGINX_DIR/conf/nginx.conf"
     say "nginx on $HOST:$NGINX_PORT (logs: nginx/logs/)"
 
-    setsid bash -c 'echo $$ >"$0"; exec "$1" "$2" db_worker --no-reload --no-startup-delay' \
-        "$DIR/worker.pid" "$PY" "$ROOT/manage.py" >>"$DIR/worker.log" 2>&1 </dev/null &
+    start_worker
     setsid bash -c 'echo $$ >"$0"; exec bash "$1" _timers' "$DIR/timers.pid" "$ROOT/deploy/cluster.sh" \
         >>"$DIR/timers.log" 2>&1 </dev/null &
     say "task worker and the every-minute jobs (logs: worker.log, timers.log)"
@@ -351,7 +394,7 @@ Heard cluster (production settings, plain HTTP on the loopback)
   health:           $SITE/health/
   environment:      $ENV_FILE
   logs:             $DIR/*.log, $NGINX_DIR/logs/access.log (JSON lines, with request ids)
-  email:            $(grep '^EMAIL_URL=' "$ENV_FILE" | cut -d= -f2-)  (consolemail: printed in worker.log)
+  email:            $(grep '^EMAIL_URL=' "$ENV_FILE" | cut -d= -f2-)  (the SMTP sink keeps each message in $DIR/mail/)
   stop:             make cluster-stop
 
 Demo logins ($LOGINS). Staff and the owner are asked for an authenticator code after the
@@ -456,11 +499,12 @@ case ${1:-} in
         ;;
     status) do_status ;;
     check) do_check ;;
+    restart) do_restart "${2:-}" ;;
     totp)
         [[ -n ${2:-} ]] || die "usage: deploy/cluster.sh totp EMAIL"
         load_env
         "$PY" "$ROOT/deploy/cluster_mfa.py" code "$LOGINS" "$2"
         ;;
     _timers) run_timers ;;
-    *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
