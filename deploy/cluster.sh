@@ -48,7 +48,7 @@ services() {
         echo "gunicorn-${NAMES[$i]} $DIR/gunicorn-${NAMES[$i]}.pid TERM $DIR/gunicorn-${NAMES[$i]}.pid"
     done
     echo "nginx $NGINX_DIR/nginx.pid QUIT $NGINX_DIR/"
-    echo "worker $DIR/worker.pid TERM $ROOT/manage.py db_worker"
+    echo "worker $DIR/worker.pid TERM cluster.sh _worker"
     echo "smtp-sink $DIR/smtp-sink.pid TERM $ROOT/deploy/smtp_sink.py"
     echo "timers $DIR/timers.pid TERM cluster.sh _timers"
 }
@@ -263,8 +263,25 @@ start_instance() {
 }
 
 start_worker() {
-    setsid bash -c 'echo $$ >"$0"; exec "$1" "$2" db_worker --no-reload --no-startup-delay' \
-        "$DIR/worker.pid" "$PY" "$ROOT/manage.py" >>"$DIR/worker.log" 2>&1 </dev/null &
+    setsid bash -c 'echo $$ >"$0"; exec bash "$1" _worker' "$DIR/worker.pid" "$ROOT/deploy/cluster.sh" \
+        >>"$DIR/worker.log" 2>&1 </dev/null &
+}
+
+# The task worker, started again whenever it exits, as systemd does (heard-worker.service:
+# Restart=always, RestartSec=5). db_worker exits when the database goes away (a PostgreSQL
+# restart); a supervisor bringing it back is how it is meant to run. TERM (make cluster-stop)
+# reaches the worker too, which finishes its task; the loop then ends.
+run_worker() {
+    load_env
+    cd "$ROOT"
+    local stopping= status
+    trap 'stopping=1' TERM INT
+    while [[ -z $stopping ]]; do
+        manage db_worker --no-reload --no-startup-delay && status=0 || status=$?
+        [[ -n $stopping ]] && break
+        echo "cluster: db_worker exited (status $status); starting it again in 5 s"
+        sleep 5 & wait $! || true
+    done
 }
 
 start_sink() {
@@ -506,5 +523,6 @@ case ${1:-} in
         "$PY" "$ROOT/deploy/cluster_mfa.py" code "$LOGINS" "$2"
         ;;
     _timers) run_timers ;;
+    _worker) run_worker ;;
     *) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
