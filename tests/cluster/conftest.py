@@ -162,7 +162,7 @@ def cluster():
 
 @pytest.fixture(scope="session")
 def customers(cluster):
-    """200 fresh customers with verified addresses and API tokens: [(id, email, token)]."""
+    """600 fresh customers with verified addresses and API tokens: [(id, email, token)]."""
     run = f"{time.time_ns():x}"
     out = django_shell(
         f"""
@@ -175,7 +175,7 @@ User = get_user_model()
 password = make_password("cluster-pass")  # hashed once: they sign in with their tokens
 users = User.objects.bulk_create(
     User(email="load-{run}-%d@example.com" % n, password=password, display_name="Load %d" % n)
-    for n in range(200)
+    for n in range(600)
 )
 EmailAddress.objects.bulk_create(
     EmailAddress(user=user, email=user.email, verified=True, primary=True) for user in users
@@ -191,3 +191,44 @@ print(json.dumps(made))
 @pytest.fixture(scope="session")
 def provider_slugs(cluster):
     return [row[0] for row in sql("SELECT slug FROM reviews_provider ORDER BY id")]
+
+
+def this_month() -> str:
+    return time.strftime("%Y-%m-01")
+
+
+def submit_review(token: str, slug: str, title: str, *, base: str = SITE) -> requests.Response:
+    """POST /api/v1/reviews/ as the customer with `token`, from a loopback address of its own."""
+    with client_from(next_address()) as client:
+        return client.post(
+            f"{base}/api/v1/reviews/",
+            json={
+                "provider": slug,
+                "rating": 1 + len(title) % 5,
+                "title": title,
+                "body": "Seen on time, treated kindly, and the follow-up call came as promised.",
+                "visit_date": this_month(),
+            },
+            headers={"Authorization": f"Token {token}"},
+            timeout=30,
+        )
+
+
+def password_reset(email: str) -> int:
+    """Asks for a password-reset email for `email` through nginx (a queued email)."""
+    with client_from(next_address()) as client:
+        url = f"{SITE}/accounts/password/reset/"
+        token = csrf_from(client, url)
+        asked = client.post(
+            url, data={"csrfmiddlewaretoken": token, "email": email}, allow_redirects=False
+        )
+        return asked.status_code
+
+
+def messages_to(email: str) -> list[str]:
+    to = re.compile(rf"^To: {re.escape(email)}\r?$", re.MULTILINE)
+    return [message for message in mail_messages() if to.search(message)]
+
+
+def message_id(message: str) -> str:
+    return re.search(r"^Message-ID: (<[^>]+>)", message, re.MULTILINE).group(1)
