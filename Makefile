@@ -14,7 +14,7 @@ MESSAGES_IGNORE := $(foreach d,node_modules bench tests staticfiles var test-art
 
 .DEFAULT_GOAL := help
 .PHONY: help demo serve migrate seed test test-postgres lint format messages pytest worker requeue-stale check-sla clean \
-        node bench bench-seed explain profile lighthouse screenshots cluster cluster-stop cluster-status
+        node bench bench-seed explain profile lighthouse screenshots cluster cluster-stop cluster-status test-cluster
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -125,6 +125,12 @@ cluster-stop: ## Stop exactly the processes make cluster started (pid files in v
 
 cluster-status: ## What make cluster started and still runs
 	bash deploy/cluster.sh status
+
+test-cluster: $(VENV)/.dev ## make cluster, the cluster tests (tests/cluster, about 4 min), make cluster-stop
+	@command -v wrk >/dev/null || apt-get install -y wrk
+	bash deploy/cluster.sh start
+	$(VENV)/bin/pytest -m cluster tests/cluster -p no:cacheprovider $(PYTEST_ARGS); \
+	  status=$$?; bash deploy/cluster.sh stop || status=1; exit $$status
 
 clean: ## Remove the virtual environment, node modules and local database
 	rm -rf $(VENV) node_modules db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .ruff_cache

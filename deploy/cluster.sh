@@ -116,6 +116,13 @@ do_stop() {
     return 0
 }
 
+# Processes of this checkout's cluster that run without a pid file naming them: none, after a
+# stop. Matched by the absolute paths every cluster process has on its command line.
+leftovers() {
+    pgrep -af "$ROOT/(var/cluster/|deploy/gunicorn\.conf\.py|deploy/cluster\.sh _|deploy/smtp_sink\.py|manage\.py db_worker)" \
+        | grep -v -e "^$$ " -e "^$PPID " || true
+}
+
 any_running() {
     local name file signal marker
     while read -r name file signal marker; do
@@ -513,6 +520,10 @@ case ${1:-} in
     stop)
         echo "Stopping the cluster (pid files in $DIR)"
         do_stop
+        left=$(leftovers)
+        [[ -z $left ]] || die "still running after the stop:
+$left"
+        echo "  nothing of the cluster is left running"
         ;;
     status) do_status ;;
     check) do_check ;;

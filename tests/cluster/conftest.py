@@ -37,9 +37,12 @@ SCRIPT = ROOT / "deploy" / "cluster.sh"
 
 
 def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).parent
     for item in items:
-        if Path(str(item.fspath)).is_relative_to(Path(__file__).parent):
+        if Path(str(item.fspath)).is_relative_to(here):
             item.add_marker(pytest.mark.cluster)
+    # The backup drill last, so that the dump holds what every other test wrote.
+    items.sort(key=lambda item: Path(str(item.fspath)).name == "test_backup.py")
 
 
 def cluster_script(*args: str, timeout: float = 300) -> str:
@@ -70,14 +73,14 @@ def cluster_env() -> dict[str, str]:
     return env
 
 
-def manage(*args: str, timeout: float = 120) -> str:
-    """manage.py with the cluster's own environment (as its processes run)."""
+def manage(*args: str, timeout: float = 120, env: dict | None = None) -> str:
+    """manage.py with the cluster's own environment (as its processes run), and `env` over it."""
     result = subprocess.run(
         [str(PYTHON), str(ROOT / "manage.py"), *args],
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=cluster_env(),
+        env={**cluster_env(), **(env or {})},
         cwd=ROOT,
         check=False,
     )
