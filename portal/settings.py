@@ -168,10 +168,17 @@ EMAIL_SEND_ATTEMPTS = env.int("EMAIL_SEND_ATTEMPTS", default=3)
 # Delivery records (address, subject, sent or not; never the message) that keep a re-run task
 # from sending twice; `manage.py tasks_requeue_stale` prunes older ones.
 EMAIL_DELIVERY_KEEP_DAYS = env.int("EMAIL_DELIVERY_KEEP_DAYS", default=7)
+# Finished (SUCCESSFUL or FAILED) task results are kept this many days, for the admin's view of
+# the queue and for looking into a failure; `manage.py tasks_requeue_stale` deletes older ones.
+TASK_RESULTS_KEEP_DAYS = env.int("TASK_RESULTS_KEEP_DAYS", default=14)
 
 # --- Email (Django 6.1 mailers) ---------------------------------------------------------
-# EMAIL_URL: consolemail:// (default), smtp://user:pass@host:587 (STARTTLS),
-# smtps://user:pass@host:465 (implicit TLS), or dummymail:// to discard.
+# EMAIL_URL (django-environ's schemes): consolemail:// (default, printed);
+# smtp+tls://user:pass@host:587 (STARTTLS, the usual submission port);
+# smtp+ssl://user:pass@host:465 (implicit TLS); smtp://host:25 (no encryption at all: a relay
+# on a private network only); dummymail:// to discard. Beware: django-environ's smtps:// means
+# STARTTLS, not implicit TLS, and smtp:// on port 587 sends the password in clear.
+# portal.checks warns (heard.W001) when DEBUG is off and a password would go unencrypted.
 _email = env.email_url("EMAIL_URL", default="consolemail://")
 _email_options = {}
 if _email["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend":

@@ -1,6 +1,7 @@
 """Upkeep of the database task queue (django-tasks-db): tasks whose worker died are put back
-on the queue, and old email delivery records are pruned. `manage.py tasks_requeue_stale`
-runs it every minute; docs/architecture.md ("Email") explains the design."""
+on the queue, and old email delivery records and finished task results are pruned.
+`manage.py tasks_requeue_stale` runs it every minute; docs/architecture.md ("Email") explains
+the design."""
 
 import datetime as dt
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ class Upkeep:
     requeued: list[StaleTask] = field(default_factory=list)
     given_up: list[StaleTask] = field(default_factory=list)
     deliveries_pruned: int = 0
+    results_pruned: int = 0
 
 
 def tasks_requeue_stale(
@@ -66,6 +68,7 @@ def tasks_requeue_stale(
             _requeue(stale, done.requeued)
             _give_up(stale, done.given_up, now=now)
     done.deliveries_pruned = _prune_deliveries(now=now, dry_run=dry_run)
+    done.results_pruned = _prune_results(now=now, dry_run=dry_run)
     return done
 
 
@@ -118,4 +121,19 @@ def _prune_deliveries(*, now: dt.datetime, dry_run: bool) -> int:
     pruned = old.delete()[0]
     if pruned:
         audit("email_deliveries_pruned", actor="system", count=pruned)
+    return pruned
+
+
+def _prune_results(*, now: dt.datetime, dry_run: bool) -> int:
+    """Finished task results (SUCCESSFUL or FAILED: one row per email, with its addresses and
+    text in the arguments) finished more than TASK_RESULTS_KEEP_DAYS ago. READY and RUNNING
+    tasks are never touched. As django-tasks-db's `prune_db_task_results`, for every queue and
+    backend, every minute instead of now and then."""
+    keep = dt.timedelta(days=settings.TASK_RESULTS_KEEP_DAYS)
+    old = DBTaskResult.objects.finished().filter(finished_at__lt=now - keep)
+    if dry_run:
+        return old.count()
+    pruned = old.delete()[0]
+    if pruned:
+        audit("task_results_pruned", actor="system", count=pruned)
     return pruned

@@ -184,6 +184,46 @@ def test_old_delivery_records_are_pruned(settings):
     assert [str(d.key).replace("-", "") for d in EmailDelivery.objects.all()] == ["2" * 32]
 
 
+def test_old_finished_task_results_are_pruned(django_capture_on_commit_callbacks, settings):
+    """One row per email would otherwise stay for ever; only SUCCESSFUL and FAILED results
+    finished more than TASK_RESULTS_KEEP_DAYS ago go, never a queued or running task."""
+    settings.TASK_RESULTS_KEEP_DAYS = 14
+    keep = dt.timedelta(days=settings.TASK_RESULTS_KEEP_DAYS)
+    for n in range(5):
+        queue_email(django_capture_on_commit_callbacks, to=f"p{n}@example.com")
+    old_ok, old_failed, recent_ok, old_ready, old_running = sorted(
+        DBTaskResult.objects.all(), key=lambda task: task.args_kwargs["kwargs"]["to"]
+    )
+    long_ago = timezone.now() - keep - MINUTE
+    finished = {
+        old_ok: ("SUCCESSFUL", long_ago),
+        old_failed: ("FAILED", long_ago),
+        recent_ok: ("SUCCESSFUL", timezone.now() - keep + MINUTE),
+    }
+    for task, (status, at) in finished.items():
+        DBTaskResult.objects.filter(pk=task.pk).update(status=status, started_at=at, finished_at=at)
+    # Queued and running long ago, not finished: not the pruner's business (the running one
+    # is requeued by the same run).
+    DBTaskResult.objects.filter(pk=old_ready.pk).update(enqueued_at=long_ago)
+    DBTaskResult.objects.filter(pk=old_running.pk).update(
+        status="RUNNING", started_at=timezone.now() - 10 * MINUTE, worker_ids=["dead"]
+    )
+
+    assert "dry run: requeued 1, given up 0, email deliveries pruned 0, task results pruned 2" in (
+        requeue("--dry-run")
+    )
+    assert DBTaskResult.objects.count() == 5
+
+    out = requeue()
+    assert "requeued 1, given up 0, email deliveries pruned 0, task results pruned 2" in out
+    assert set(DBTaskResult.objects.values_list("pk", flat=True)) == {
+        recent_ok.pk,
+        old_ready.pk,
+        old_running.pk,
+    }
+    assert "task results pruned 0" in requeue()
+
+
 def test_a_failed_send_is_retried_later_under_the_same_key(
     django_capture_on_commit_callbacks, settings
 ):

@@ -1,7 +1,7 @@
 """`manage.py tasks_requeue_stale`: put tasks whose worker died back on the queue, and prune old
-email delivery records. Run it every minute beside `db_worker` (cron or a systemd timer; see
-README "Background work"). All the work is `portal.taskqueue.tasks_requeue_stale`; this prints
-a line per task and a summary."""
+email delivery records and finished task results. Run it every minute beside `db_worker`
+(heard-requeue.timer; see README "Background work" and docs/deploy.md). All the work is
+`portal.taskqueue.tasks_requeue_stale`; this prints a line per task and a summary."""
 
 import datetime as dt
 from argparse import ArgumentTypeError
@@ -22,8 +22,9 @@ class Command(BaseCommand):
     help = (
         "Put tasks RUNNING for longer than --older-than seconds (their worker was killed) back "
         f"to READY so a worker runs them again; give up a task after {MAX_RUNS} lost workers; "
-        "prune email delivery records older than EMAIL_DELIVERY_KEEP_DAYS. Safe to run every "
-        "minute, from several machines at once."
+        "prune email delivery records older than EMAIL_DELIVERY_KEEP_DAYS and finished task "
+        "results older than TASK_RESULTS_KEEP_DAYS. Safe to run every minute, from several "
+        "machines at once."
     )
 
     def add_arguments(self, parser):
@@ -52,5 +53,6 @@ class Command(BaseCommand):
                 )
         self.stdout.write(
             f"{'dry run: ' if dry_run else ''}requeued {len(done.requeued)}, "
-            f"given up {len(done.given_up)}, email deliveries pruned {done.deliveries_pruned}"
+            f"given up {len(done.given_up)}, email deliveries pruned {done.deliveries_pruned}, "
+            f"task results pruned {done.results_pruned}"
         )
