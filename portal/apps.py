@@ -7,7 +7,7 @@ class PortalConfig(AppConfig):
     verbose_name = "Heard"  # the brand name: never translated
 
     def ready(self):
-        from portal import audit_signals
+        from portal import audit_signals, checks  # noqa: F401 (checks registers itself)
 
         audit_signals.connect()  # audit log lines only; see that module
 

@@ -84,3 +84,46 @@ def test_signatures_made_with_an_earlier_key_hold_while_it_is_in_secret_key_fall
     refused = _run(command, production)
     assert refused.returncode != 0
     assert "BadSignature" in refused.stderr
+
+
+PRODUCTION = {"DEBUG": "False", "ALLOWED_HOSTS": "heard.example", "TASKS_BACKEND": "dummy"}
+PRINT_SMTP_OPTIONS = (
+    "from django.conf import settings; o = settings.MAILERS['default']['OPTIONS']; "
+    "print(o['use_tls'], o['use_ssl'], o['port'], o['username'])"
+)
+
+
+def test_documented_email_urls_choose_the_documented_encryption():
+    """docs/deploy.md, the README and .env.example: smtp+tls:// is STARTTLS, smtp+ssl://
+    implicit TLS, smtp:// none at all, and django-environ's smtps:// STARTTLS too."""
+    command = ["manage.py", "shell", "--no-imports", "-c", PRINT_SMTP_OPTIONS]
+    production = {**PRODUCTION, "SECRET_KEY": secrets.token_urlsafe(50)}
+    expected = {
+        "smtp+tls://user:pass@smtp.example.org:587": "True False 587 user",
+        "smtp+ssl://user:pass@smtp.example.org:465": "False True 465 user",
+        "smtps://user:pass@smtp.example.org:587": "True False 587 user",
+        "smtp://user:pass@smtp.example.org:587": "False False 587 user",
+    }
+    for url, options in expected.items():
+        result = _run(command, {**production, "EMAIL_URL": url})
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == options, url
+
+
+def test_check_warns_when_smtp_credentials_would_go_unencrypted_in_production():
+    production = {**PRODUCTION, "SECRET_KEY": secrets.token_urlsafe(50)}
+    command = ["manage.py", "check", "--fail-level", "WARNING"]
+
+    clear = _run(command, {**production, "EMAIL_URL": "smtp://user:pass@smtp.example.org:587"})
+    assert clear.returncode != 0
+    assert "heard.W001" in clear.stderr + clear.stdout
+
+    for fine in (
+        {**production, "EMAIL_URL": "smtp+tls://user:pass@smtp.example.org:587"},
+        {**production, "EMAIL_URL": "smtp+ssl://user:pass@smtp.example.org:465"},
+        {**production, "EMAIL_URL": "smtp://10.0.0.3:25"},  # a relay, no password to protect
+        {"DEBUG": "True", "EMAIL_URL": "smtp://user:pass@127.0.0.1:1025"},  # the demo
+    ):
+        result = _run(command, fine)
+        assert result.returncode == 0, (fine, result.stdout + result.stderr)
+        assert "heard.W001" not in result.stdout + result.stderr
