@@ -2,10 +2,13 @@
 when a sensitive change needs the password (or a second factor) again."""
 
 import time
+from types import SimpleNamespace
+from urllib.parse import urlsplit
 
 from allauth.account import app_settings as account_settings
 from allauth.account.adapter import DefaultAccountAdapter
-from allauth.core import context
+from allauth.core import context as allauth_context
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 
@@ -30,8 +33,17 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def send_mail(self, template_prefix, email, context):
         # allauth renders its own templates; we only change how the message leaves, so that
-        # it goes out after commit, through the task queue, with retries.
-        msg = self.render_mail(template_prefix, email, context)
+        # it goes out after commit, through the task queue, with retries. allauth's own
+        # send_mail adds `current_site` (its emails say "Hello from {{ current_site.name }}!")
+        # and `request`; this one must too. django.contrib.sites is not installed, so the
+        # site is Heard's name and the host of SITE_URL, whatever Host the request came with.
+        ctx = {
+            "request": allauth_context.request,
+            "email": email,
+            "current_site": current_site(),
+            **context,
+        }
+        msg = self.render_mail(template_prefix, email, ctx)
         email_send_rendered(message=msg)
 
     def respond_email_verification_sent(self, request, user):
@@ -56,7 +68,14 @@ class AccountAdapter(DefaultAccountAdapter):
         # someone sent to set up a second factor straight after signing in a second prompt.
         if not super().is_reauthentication_required(app=app, **kwargs):
             return False
-        return not signed_in_recently(context.request)
+        return not signed_in_recently(allauth_context.request)
+
+
+def current_site() -> SimpleNamespace:
+    """What allauth's email templates call `current_site`: `name` and `domain`."""
+    return SimpleNamespace(
+        name=settings.SITE_NAME, domain=urlsplit(settings.SITE_URL).netloc or settings.SITE_NAME
+    )
 
 
 def signed_in_recently(request) -> bool:

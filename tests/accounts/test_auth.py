@@ -60,6 +60,28 @@ def test_unverified_user_cannot_sign_in_until_the_email_is_confirmed(
     assert len(mail.outbox) == 1  # a fresh verification link is sent
 
 
+def test_first_sign_in_of_a_superuser_sends_a_confirmation_naming_the_site(
+    client, settings, django_capture_on_commit_callbacks
+):
+    # createsuperuser makes no allauth EmailAddress, so the first sign-in on a fresh
+    # database sends a confirmation. allauth's templates greet with current_site.name, which
+    # was empty ("Hello from !") while Heard's adapter left current_site out of the context.
+    settings.SITE_URL = "https://heard.example.org"
+    user = User.objects.create_superuser(
+        email="admin@example.org", password="a-long-unusual-password-42", display_name="Ada"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            "/accounts/login/",
+            {"login": user.email, "password": "a-long-unusual-password-42"},
+        )
+    assert len(mail.outbox) == 1
+    body = mail.outbox[0].body
+    assert body.startswith("Hello from Heard!")
+    assert "Thank you for using Heard!\nheard.example.org" in body
+    assert "Hello from !" not in body and "using !" not in body
+
+
 def test_verified_user_signs_in_and_sees_their_display_name(client, customer, password):
     response = client.post(
         "/accounts/login/", {"login": customer.email, "password": password}, follow=True
