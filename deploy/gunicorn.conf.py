@@ -45,8 +45,11 @@ max_requests_jitter = int(_env("GUNICORN_MAX_REQUESTS_JITTER", "200"))
 worker_tmp_dir = _env("GUNICORN_WORKER_TMP_DIR", "/dev/shm")  # noqa: S108 (tmpfs, by design)
 # Loaded in each worker, not in the master: SIGHUP then loads a new release's code.
 preload_app = False
-# X-Forwarded-Proto is believed only from nginx. The client address is Django's business
-# (TRUSTED_PROXY_COUNT reads X-Forwarded-For, which nginx overwrites).
+# Only gunicorn's own use of X-Forwarded-Proto (wsgi.url_scheme) is limited to these
+# addresses (nginx's). The headers still reach Django from anyone, and Django trusts them on
+# its own settings: BEHIND_TLS_PROXY (X-Forwarded-Proto) and TRUSTED_PROXY_COUNT
+# (X-Forwarded-For), whoever sent them. nginx overwrites both, so the port must be reachable
+# only by nginx (loopback, or a firewall: docs/deploy.md, "Ports and the firewall").
 forwarded_allow_ips = _env("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 # Signals (HUP, TERM, TTIN/TTOU) and systemd are the interface; no per-user control socket.
 control_socket_disable = True

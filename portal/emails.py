@@ -4,8 +4,8 @@ server never breaks a request."""
 
 import logging
 import uuid
-from email.utils import parseaddr
 from datetime import timedelta
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
