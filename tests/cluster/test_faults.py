@@ -2,6 +2,7 @@
 middle of sending. What a client was told was done is done, exactly once; what was in flight
 may fail; the cluster recovers by itself (the worker with the requeue job systemd runs)."""
 
+import re
 import subprocess
 import threading
 import time
@@ -193,7 +194,8 @@ def test_a_worker_killed_mid_send_sends_each_email_once_after_restart(customers)
     assert pid_of("worker") != worker_before
     time.sleep(1.5)
     requeued = manage("tasks_requeue_stale", "--older-than", "1")
-    assert "requeued 1," in requeued, requeued
+    # The killed send, and any other task a worker died in (one that ran when PostgreSQL went).
+    assert re.search(r"requeued [1-9]\d*,", requeued), requeued
 
     def all_sent():
         rows = sql(
