@@ -80,16 +80,7 @@ def _requeue(stale, tasks: list[StaleTask]) -> None:
     stale.filter(pk__in=[t.id for t in tasks]).update(
         status=TaskResultStatus.READY, started_at=None
     )
-    for t in tasks:
-        audit(
-            "task_requeued",
-            actor="system",
-            task_id=t.id,
-            task=t.task_path,
-            worker_id=t.worker_ids[-1] if t.worker_ids else None,
-            started_at=t.started_at,
-            runs=t.runs,
-        )
+    _audit_each("task_requeued", tasks)
 
 
 def _give_up(stale, tasks: list[StaleTask], *, now: dt.datetime) -> None:
@@ -101,9 +92,13 @@ def _give_up(stale, tasks: list[StaleTask], *, now: dt.datetime) -> None:
         exception_class_path=WORKER_LOST,
         traceback=f"Its worker stopped while running it {MAX_RUNS} times; not run again.",
     )
+    _audit_each("task_given_up", tasks)
+
+
+def _audit_each(event: str, tasks: list[StaleTask]) -> None:
     for t in tasks:
         audit(
-            "task_given_up",
+            event,
             actor="system",
             task_id=t.id,
             task=t.task_path,
@@ -113,15 +108,20 @@ def _give_up(stale, tasks: list[StaleTask], *, now: dt.datetime) -> None:
         )
 
 
-def _prune_deliveries(*, now: dt.datetime, dry_run: bool) -> int:
-    keep = dt.timedelta(days=settings.EMAIL_DELIVERY_KEEP_DAYS)
-    old = EmailDelivery.objects.filter(created_at__lt=now - keep)
+def _prune(old, *, event: str, dry_run: bool) -> int:
+    """Deletes the rows of `old` (only counts them in a dry run), and audits how many went."""
     if dry_run:
         return old.count()
     pruned = old.delete()[0]
     if pruned:
-        audit("email_deliveries_pruned", actor="system", count=pruned)
+        audit(event, actor="system", count=pruned)
     return pruned
+
+
+def _prune_deliveries(*, now: dt.datetime, dry_run: bool) -> int:
+    keep = dt.timedelta(days=settings.EMAIL_DELIVERY_KEEP_DAYS)
+    old = EmailDelivery.objects.filter(created_at__lt=now - keep)
+    return _prune(old, event="email_deliveries_pruned", dry_run=dry_run)
 
 
 def _prune_results(*, now: dt.datetime, dry_run: bool) -> int:
@@ -131,9 +131,4 @@ def _prune_results(*, now: dt.datetime, dry_run: bool) -> int:
     backend, every minute instead of now and then."""
     keep = dt.timedelta(days=settings.TASK_RESULTS_KEEP_DAYS)
     old = DBTaskResult.objects.finished().filter(finished_at__lt=now - keep)
-    if dry_run:
-        return old.count()
-    pruned = old.delete()[0]
-    if pruned:
-        audit("task_results_pruned", actor="system", count=pruned)
-    return pruned
+    return _prune(old, event="task_results_pruned", dry_run=dry_run)
